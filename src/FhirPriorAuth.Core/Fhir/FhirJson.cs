@@ -1,0 +1,92 @@
+using System.Buffers;
+using System.Text.Json;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Hl7.Fhir.Validation;
+
+namespace FhirPriorAuth.Core.Fhir;
+
+/// <summary>
+/// The one JSON parser and serializer of the server, built once and shared (they are thread-safe and costly to build).
+/// Parse failures become 400 OperationOutcomes whose <c>expression</c> points at the offending element.
+/// </summary>
+public static class FhirJson
+{
+    /// <summary>The JSON nesting depth accepted; deeper input is refused before it reaches the FHIR parser.</summary>
+    public const int MaxDepth = 64;
+
+    private static readonly FhirJsonDeserializer Deserializer = new(new DeserializerSettings());
+    private static readonly FhirJsonSerializer Serializer = new();
+
+    /// <summary>Parses a resource; throws a 400 <see cref="FhirException"/> when it is not valid FHIR JSON.</summary>
+    /// <param name="json">UTF-8 JSON.</param>
+    /// <param name="expectedType">When given, the <c>resourceType</c> the caller requires.</param>
+    public static Resource Parse(ReadOnlySpan<byte> json, string? expectedType = null)
+    {
+        if (json.IsEmpty)
+        {
+            throw FhirException.BadRequest("The request body is empty; a FHIR JSON resource was expected.");
+        }
+
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth, CommentHandling = JsonCommentHandling.Disallow });
+        Resource resource;
+        try
+        {
+            resource = Deserializer.DeserializeResource(ref reader);
+        }
+        catch (DeserializationFailedException e)
+        {
+            throw new FhirException(400, ToOutcome(e));
+        }
+        catch (JsonException e)
+        {
+            throw FhirException.BadRequest($"The body is not valid JSON: {e.Message}", type: OperationOutcome.IssueType.Structure);
+        }
+
+        if (expectedType is not null && resource.TypeName != expectedType)
+        {
+            throw FhirException.BadRequest(
+                $"The body is a {resource.TypeName}, but this endpoint takes a {expectedType}.", "resourceType");
+        }
+        return resource;
+    }
+
+    /// <summary>Parses a resource of a known type.</summary>
+    public static T Parse<T>(ReadOnlySpan<byte> json) where T : Resource =>
+        (T)Parse(json, ModelInfo.GetFhirTypeNameForType(typeof(T)));
+
+    /// <summary>Serializes a resource to compact UTF-8 JSON.</summary>
+    public static byte[] ToBytes(Resource resource)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            Serializer.Serialize(resource, writer);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes a resource to a JSON writer (used to stream responses).</summary>
+    public static void Write(Resource resource, Utf8JsonWriter writer) => Serializer.Serialize(resource, writer);
+
+    /// <summary>Serializes a resource to a compact JSON string.</summary>
+    public static string ToJson(Resource resource) => System.Text.Encoding.UTF8.GetString(ToBytes(resource));
+
+    private static OperationOutcome ToOutcome(DeserializationFailedException e)
+    {
+        var outcome = new OperationOutcome();
+        foreach (var error in e.Exceptions)
+        {
+            var (message, path) = error is CodedValidationException coded
+                ? (coded.BaseErrorMessage, coded.InstancePath)
+                : (error.Message, null);
+            outcome.Issue.Add(Outcomes.Issue(OperationOutcome.IssueSeverity.Error,
+                OperationOutcome.IssueType.Structure, message, string.IsNullOrEmpty(path) ? null : path));
+        }
+        if (outcome.Issue.Count == 0)
+        {
+            outcome.Issue.Add(Outcomes.Issue(OperationOutcome.IssueSeverity.Error, OperationOutcome.IssueType.Structure, e.Message));
+        }
+        return outcome;
+    }
+}

@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using FhirPriorAuth.Core.Fhir;
+using Hl7.Fhir.FhirPath;
+using Hl7.Fhir.Model;
+
+namespace FhirPriorAuth.Core.Search;
+
+/// <summary>Extracts the index rows of a resource by evaluating each search parameter's FHIRPath.</summary>
+public sealed partial class SearchIndexer(SearchParameterRegistry registry)
+{
+    /// <summary>The suffix of the token rows that index <c>Reference.identifier</c>, searched with <c>:identifier</c>.</summary>
+    public const string IdentifierSuffix = ":identifier";
+
+    /// <summary>The longest string indexed; longer text is cut so index keys stay within database limits.</summary>
+    public const int MaxIndexedLength = 256;
+
+    /// <summary>All index rows of the resource (none for <c>_id</c>/<c>_lastUpdated</c>, which live on the resource row).</summary>
+    public IReadOnlyList<IndexValue> Extract(Resource resource)
+    {
+        var rows = new List<IndexValue>();
+        var context = new FhirEvaluationContext();
+        foreach (var parameter in registry.For(resource.TypeName))
+        {
+            if (parameter.IsResourceColumn)
+            {
+                continue;
+            }
+            foreach (var element in resource.Select(parameter.Expression, context).OfType<Base>())
+            {
+                AddRows(parameter, element, rows);
+            }
+        }
+        return rows.Distinct().ToList();
+    }
+
+    private static void AddRows(SearchParameterDefinition p, Base element, List<IndexValue> rows)
+    {
+        switch (p.Type)
+        {
+            case SearchParamType.Token:
+            case SearchParamType.Uri:
+                foreach (var (system, code) in Tokens(element))
+                {
+                    rows.Add(new TokenIndexValue(p.Name, Cut(system), Cut(code)!));
+                }
+                break;
+            case SearchParamType.String:
+                foreach (var text in Strings(element))
+                {
+                    rows.Add(new StringIndexValue(p.Name, Cut(text)!, Cut(Normalize(text))!));
+                }
+                break;
+            case SearchParamType.Reference:
+                AddReference(p, element, rows);
+                break;
+            case SearchParamType.Date:
+                if (DateRange(element) is { } range)
+                {
+                    rows.Add(new DateIndexValue(p.Name, range.Start.UtcTicks, range.End.UtcTicks));
+                }
+                break;
+        }
+    }
+
+    private static void AddReference(SearchParameterDefinition p, Base element, List<IndexValue> rows)
+    {
+        switch (element)
+        {
+            case ResourceReference reference:
+                if (reference.Reference is { Length: > 0 } literal && ParseReference(literal) is var (type, id)
+                    && (p.TargetType is null || type == p.TargetType))
+                {
+                    rows.Add(new ReferenceIndexValue(p.Name, type, Cut(id)!));
+                }
+                if (reference.Identifier?.Value is { Length: > 0 } value
+                    && (p.TargetType is null || reference.Type is null || reference.Type == p.TargetType))
+                {
+                    rows.Add(new TokenIndexValue(p.Name + IdentifierSuffix, Cut(reference.Identifier.System), Cut(value)!));
+                }
+                break;
+            case PrimitiveType { JsonValue: string uri } when uri.Length > 0:
+                rows.Add(new ReferenceIndexValue(p.Name, null, Cut(uri)!));
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Splits a literal reference into type and id. Absolute URLs keep their last <c>Type/id</c>; references of other
+    /// forms (<c>urn:uuid:</c>, contained) are kept whole with no type.
+    /// </summary>
+    public static (string? Type, string Id) ParseReference(string reference)
+    {
+        var m = ReferencePattern().Match(reference);
+        return m.Success && ModelInfo.IsKnownResource(m.Groups["type"].Value)
+            ? (m.Groups["type"].Value, m.Groups["id"].Value)
+            : (null, reference);
+    }
+
+    private static IEnumerable<(string? System, string Code)> Tokens(Base element)
+    {
+        switch (element)
+        {
+            case Coding c when c.Code is { Length: > 0 }:
+                yield return (c.System, c.Code!);
+                break;
+            case CodeableConcept cc:
+                foreach (var c in cc.Coding.Where(c => c.Code is { Length: > 0 }))
+                {
+                    yield return (c.System, c.Code!);
+                }
+                break;
+            case Identifier i when i.Value is { Length: > 0 }:
+                yield return (i.System, i.Value!);
+                break;
+            case ContactPoint cp when cp.Value is { Length: > 0 }:
+                yield return (null, cp.Value!);
+                break;
+            case FhirBoolean b when b.Value is { } v:
+                yield return (null, v ? "true" : "false");
+                break;
+            case PrimitiveType primitive when primitive.JsonValue is { } value && Convert.ToString(value, CultureInfo.InvariantCulture) is { Length: > 0 } s:
+                yield return (null, s);
+                break;
+        }
+    }
+
+    private static IEnumerable<string> Strings(Base element)
+    {
+        IEnumerable<string?> values = element switch
+        {
+            HumanName n => [n.Text, n.Family, .. n.Given, .. n.Prefix, .. n.Suffix],
+            Address a => [a.Text, .. a.Line, a.City, a.District, a.State, a.PostalCode, a.Country],
+            PrimitiveType { JsonValue: string s } => [s],
+            _ => [],
+        };
+        return values.Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!);
+    }
+
+    private static FhirDateRange? DateRange(Base element)
+    {
+        switch (element)
+        {
+            case Period period:
+                var start = FhirDateRange.TryParse(period.Start, out var s) ? s.Start : DateTimeOffset.MinValue;
+                var end = FhirDateRange.TryParse(period.End, out var e) ? e.End : FhirDateRange.OpenEnd;
+                return period.Start is null && period.End is null ? null : new FhirDateRange(start, end);
+            case Instant { Value: { } instant }:
+                return FhirDateRange.Point(instant);
+            case PrimitiveType primitive when primitive.JsonValue is string text && FhirDateRange.TryParse(text, out var r):
+                return r;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Lower-cases and strips diacritics, as FHIR string search requires.</summary>
+    public static string Normalize(string text)
+    {
+        var decomposed = text.Trim().Normalize(NormalizationForm.FormD);
+        var sb = new StringBuilder(decomposed.Length);
+        foreach (var ch in decomposed)
+        {
+            if (CharUnicodeInfo.GetUnicodeCategory(ch) != UnicodeCategory.NonSpacingMark)
+            {
+                sb.Append(char.ToLowerInvariant(ch));
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static string? Cut(string? value) =>
+        value is { Length: > MaxIndexedLength } ? value[..MaxIndexedLength] : value;
+
+    [GeneratedRegex(@"(?:^|/)(?<type>[A-Z][A-Za-z]+)/(?<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/[^/]+)?$")]
+    private static partial Regex ReferencePattern();
+}

@@ -1,0 +1,102 @@
+using System.Data.Common;
+
+namespace FhirPriorAuth.Storage;
+
+/// <summary>
+/// The SQL text of one database product. Statements both products accept live here once; a provider overrides only
+/// what differs. Every statement is a public string property, so a test can parse all of them (T-SQL with ScriptDom).
+/// </summary>
+public abstract class SqlDialect
+{
+    /// <summary>The provider name used in configuration and in the migrations folder.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Opens a connection ready for use.</summary>
+    public abstract Task<DbConnection> OpenAsync(CancellationToken ct);
+
+    /// <summary>True when the error is a unique-key violation.</summary>
+    public abstract bool IsUniqueViolation(DbException e);
+
+    /// <summary>True when retrying the whole transaction may succeed (deadlock, lock timeout, failover).</summary>
+    public abstract bool IsTransient(DbException e);
+
+    /// <summary>Clause placed after SELECT to cap the rows (T-SQL TOP).</summary>
+    public virtual string Top(string take) => "";
+
+    /// <summary>Clause placed at the end of a SELECT to cap the rows (LIMIT).</summary>
+    public virtual string Limit(string take) => $" LIMIT {take}";
+
+    /// <summary>The columns of a stored version, in the shape <see cref="ResourceRow"/> reads.</summary>
+    protected const string RowColumns =
+        "r.resource_type AS ResourceType, r.resource_id AS Id, r.version AS Version, r.last_updated AS LastUpdated, " +
+        "r.is_deleted AS IsDeleted, r.compression AS Compression, r.body AS Body, r.surrogate_id AS Sequence";
+
+    /// <summary>Select list of a stored version (used by the search and history builders).</summary>
+    public string ResourceColumns => RowColumns;
+
+    /// <summary>Reads the current version of a resource.</summary>
+    public virtual string ReadCurrent =>
+        $"SELECT {RowColumns} FROM Resource r WHERE r.resource_type = @Type AND r.resource_id = @Id AND r.is_current = 1";
+
+    /// <summary>Reads one version of a resource.</summary>
+    public virtual string ReadVersion =>
+        $"SELECT {RowColumns} FROM Resource r WHERE r.resource_type = @Type AND r.resource_id = @Id AND r.version = @Version";
+
+    /// <summary>Reads the current version inside a write transaction, locking it against concurrent writers.</summary>
+    public virtual string ReadCurrentForWrite =>
+        "SELECT surrogate_id AS SurrogateId, version AS Version, is_deleted AS IsDeleted FROM Resource " +
+        "WHERE resource_type = @Type AND resource_id = @Id AND is_current = 1";
+
+    /// <summary>Marks a version as history and drops its index rows (history is never searched by index).</summary>
+    public virtual string RetireVersion =>
+        "UPDATE Resource SET is_current = 0 WHERE surrogate_id = @SurrogateId; " +
+        "DELETE FROM TokenIndex WHERE surrogate_id = @SurrogateId; " +
+        "DELETE FROM StringIndex WHERE surrogate_id = @SurrogateId; " +
+        "DELETE FROM ReferenceIndex WHERE surrogate_id = @SurrogateId; " +
+        "DELETE FROM DateIndex WHERE surrogate_id = @SurrogateId;";
+
+    /// <summary>Inserts a version and returns its surrogate id.</summary>
+    public abstract string InsertResource { get; }
+
+    /// <summary>Inserts a token index row.</summary>
+    public virtual string InsertToken =>
+        "INSERT INTO TokenIndex (surrogate_id, resource_type, param, system, code) VALUES (@SurrogateId, @ResourceType, @Param, @System, @Code)";
+
+    /// <summary>Inserts a string index row.</summary>
+    public virtual string InsertString =>
+        "INSERT INTO StringIndex (surrogate_id, resource_type, param, value, value_normalized) VALUES (@SurrogateId, @ResourceType, @Param, @Value, @Normalized)";
+
+    /// <summary>Inserts a reference index row.</summary>
+    public virtual string InsertReference =>
+        "INSERT INTO ReferenceIndex (surrogate_id, resource_type, param, target_type, target_id) VALUES (@SurrogateId, @ResourceType, @Param, @TargetType, @TargetId)";
+
+    /// <summary>Inserts a date index row.</summary>
+    public virtual string InsertDate =>
+        "INSERT INTO DateIndex (surrogate_id, resource_type, param, start_ticks, end_ticks) VALUES (@SurrogateId, @ResourceType, @Param, @StartTicks, @EndTicks)";
+
+    /// <summary>Finds who holds a conditional-create key.</summary>
+    public virtual string ReadConditionalKey =>
+        "SELECT resource_id FROM ConditionalKey WHERE resource_type = @Type AND criteria_hash = @Hash";
+
+    /// <summary>Claims a conditional-create key; fails on the unique key when another create holds it.</summary>
+    public virtual string InsertConditionalKey =>
+        "INSERT INTO ConditionalKey (resource_type, criteria_hash, criteria, resource_id) VALUES (@Type, @Hash, @Criteria, @Id)";
+
+    /// <summary>Releases a key whose resource no longer matches its criteria; only that holder's row is removed.</summary>
+    public virtual string DeleteConditionalKey =>
+        "DELETE FROM ConditionalKey WHERE resource_type = @Type AND criteria_hash = @Hash AND resource_id = @Id";
+
+    /// <summary>Releases every key of a deleted resource.</summary>
+    public virtual string DeleteConditionalKeysOf =>
+        "DELETE FROM ConditionalKey WHERE resource_type = @Type AND resource_id = @Id";
+
+    /// <summary>Creates the schema-version table when it is missing.</summary>
+    public abstract string CreateSchemaVersionTable { get; }
+
+    /// <summary>Lists applied migrations.</summary>
+    public virtual string ReadSchemaVersions => "SELECT version FROM SchemaVersion";
+
+    /// <summary>Records an applied migration.</summary>
+    public virtual string InsertSchemaVersion =>
+        "INSERT INTO SchemaVersion (version, name, applied_at) VALUES (@Version, @Name, @AppliedAt)";
+}

@@ -1,0 +1,153 @@
+using System.Text;
+using Dapper;
+using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Core.Storage;
+using Hl7.Fhir.Model;
+
+namespace FhirPriorAuth.Storage;
+
+/// <summary>
+/// Translates a <see cref="SearchQuery"/> into one parameterized SELECT. Each criterion becomes
+/// <c>r.surrogate_id IN (index-table subquery)</c>, which lets both databases drive the lookup from the index.
+/// Values are always parameters, never spliced into the text.
+/// </summary>
+public sealed class SqlSearchBuilder(SqlDialect dialect)
+{
+    /// <summary>The SELECT of one search page (one row more than the page, to know whether a next page exists).</summary>
+    public (string Sql, DynamicParameters Parameters) Search(SearchQuery query)
+    {
+        var p = new DynamicParameters();
+        var where = new StringBuilder("r.resource_type = @Type AND r.is_current = 1 AND r.is_deleted = 0");
+        p.Add("Type", query.ResourceType);
+        int n = 0;
+        string Param(object? value)
+        {
+            var name = "p" + n++;
+            p.Add(name, value);
+            return "@" + name;
+        }
+
+        foreach (var criterion in query.Criteria)
+        {
+            where.Append(" AND (").Append(Criterion(query.ResourceType, criterion, Param)).Append(')');
+        }
+        if (query.After is { } after)
+        {
+            var (cmp, sort, seq) = (query.Descending ? "<" : ">", Param(after.SortValue), Param(after.Sequence));
+            where.Append($" AND (r.last_updated {cmp} {sort} OR (r.last_updated = {sort} AND r.surrogate_id {cmp} {seq}))");
+        }
+        var direction = query.Descending ? "DESC" : "ASC";
+        var take = Param(query.Count + 1);
+        var sql = $"SELECT {dialect.Top(take)}{dialect.ResourceColumns} FROM Resource r WHERE {where} " +
+                  $"ORDER BY r.last_updated {direction}, r.surrogate_id {direction}{dialect.Limit(take)}";
+        return (sql, p);
+    }
+
+    /// <summary>The SELECT of one history page, newest first, paged by surrogate id.</summary>
+    public (string Sql, DynamicParameters Parameters) History(HistoryQuery query)
+    {
+        var p = new DynamicParameters();
+        var where = new List<string>();
+        if (query.ResourceType is not null)
+        {
+            where.Add("r.resource_type = @Type");
+            p.Add("Type", query.ResourceType);
+        }
+        if (query.Id is not null)
+        {
+            where.Add("r.resource_id = @Id");
+            p.Add("Id", query.Id);
+        }
+        if (query.Since is { } since)
+        {
+            where.Add("r.last_updated >= @Since");
+            p.Add("Since", since.UtcTicks);
+        }
+        if (query.After is { } after)
+        {
+            where.Add("r.surrogate_id < @After");
+            p.Add("After", after.Sequence);
+        }
+        p.Add("Take", query.Count + 1);
+        var filter = where.Count == 0 ? "" : " WHERE " + string.Join(" AND ", where);
+        var sql = $"SELECT {dialect.Top("@Take")}{dialect.ResourceColumns} FROM Resource r{filter} " +
+                  $"ORDER BY r.surrogate_id DESC{dialect.Limit("@Take")}";
+        return (sql, p);
+    }
+
+    private static string Criterion(string type, SearchCriterion c, Func<object?, string> param)
+    {
+        var name = c.Parameter.Name;
+        if (name == SearchParameterNames.Id)
+        {
+            return "r.resource_id IN (" + string.Join(", ", c.Values.Cast<TokenSearchValue>().Select(v => param(v.Code))) + ")";
+        }
+        if (name == SearchParameterNames.LastUpdated)
+        {
+            // A version's time is a point: the range [t, t+1 tick).
+            return Or(c.Values.Cast<DateSearchValue>().Select(v => DateCondition(v, "r.last_updated", "(r.last_updated + 1)", param)));
+        }
+
+        var (table, alias, condition) = (c.Parameter.Type, c.Modifier) switch
+        {
+            (SearchParamType.Reference, "identifier") => ("TokenIndex", "t",
+                Or(c.Values.Cast<TokenSearchValue>().Select(v => TokenCondition(v, param)))),
+            (SearchParamType.Token or SearchParamType.Uri, _) => ("TokenIndex", "t",
+                Or(c.Values.Cast<TokenSearchValue>().Select(v => TokenCondition(v, param)))),
+            (SearchParamType.String, _) => ("StringIndex", "s",
+                Or(c.Values.Cast<StringSearchValue>().Select(v => StringCondition(v, c.Modifier, param)))),
+            (SearchParamType.Reference, _) => ("ReferenceIndex", "f",
+                Or(c.Values.Cast<ReferenceSearchValue>().Select(v => ReferenceCondition(v, param)))),
+            (SearchParamType.Date, _) => ("DateIndex", "d",
+                Or(c.Values.Cast<DateSearchValue>().Select(v => DateCondition(v, "d.start_ticks", "d.end_ticks", param)))),
+            _ => throw new NotSupportedException($"Search parameter type {c.Parameter.Type} is not indexed."),
+        };
+        var indexedName = c.Modifier == "identifier" ? name + SearchIndexer.IdentifierSuffix : name;
+        return $"r.surrogate_id IN (SELECT {alias}.surrogate_id FROM {table} {alias} WHERE {alias}.resource_type = {param(type)} " +
+               $"AND {alias}.param = {param(indexedName)} AND ({condition}))";
+    }
+
+    private static string Or(IEnumerable<string> conditions) => string.Join(" OR ", conditions.Select(c => $"({c})"));
+
+    private static string TokenCondition(TokenSearchValue v, Func<object?, string> param) => (v.SystemGiven, v.System, v.Code) switch
+    {
+        (false, _, var code) => $"t.code = {param(code)}",
+        (true, null, var code) => $"t.system IS NULL AND t.code = {param(code)}",
+        (true, var system, null) => $"t.system = {param(system)}",
+        (true, var system, var code) => $"t.system = {param(system)} AND t.code = {param(code)}",
+    };
+
+    private static string StringCondition(StringSearchValue v, string? modifier, Func<object?, string> param) => modifier switch
+    {
+        "exact" => $"s.value = {param(v.Value)}",
+        "contains" => $"s.value_normalized LIKE {param("%" + EscapeLike(v.Value) + "%")} ESCAPE '\\'",
+        _ => $"s.value_normalized LIKE {param(EscapeLike(v.Value) + "%")} ESCAPE '\\'",
+    };
+
+    private static string ReferenceCondition(ReferenceSearchValue v, Func<object?, string> param) => v.TargetType is null
+        ? $"f.target_id = {param(v.Id)}"
+        : $"f.target_id = {param(v.Id)} AND f.target_type = {param(v.TargetType)}";
+
+    /// <summary>FHIR's date prefixes over half-open ranges: resource [start, end) against value [vs, ve).</summary>
+    private static string DateCondition(DateSearchValue v, string start, string end, Func<object?, string> param)
+    {
+        string vs = param(v.Range.Start.UtcTicks), ve = param(v.Range.End.UtcTicks);
+        var eq = $"{start} >= {vs} AND {end} <= {ve}";
+        return v.Prefix switch
+        {
+            DatePrefix.Eq => eq,
+            DatePrefix.Ne => $"NOT ({eq})",
+            DatePrefix.Gt => $"{end} > {ve}",
+            DatePrefix.Lt => $"{start} < {vs}",
+            DatePrefix.Ge => $"{end} > {ve} OR ({eq})",
+            DatePrefix.Le => $"{start} < {vs} OR ({eq})",
+            DatePrefix.Sa => $"{start} >= {ve}",
+            DatePrefix.Eb => $"{end} <= {vs}",
+            DatePrefix.Ap => $"{start} < {ve} AND {end} > {vs}",
+            _ => throw new NotSupportedException(v.Prefix.ToString()),
+        };
+    }
+
+    private static string EscapeLike(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+}

@@ -1,0 +1,71 @@
+using System.Data.Common;
+using Microsoft.Data.SqlClient;
+
+namespace FhirPriorAuth.Storage;
+
+/// <summary>SQL Server: the scale-out store that N stateless replicas share.</summary>
+public sealed class SqlServerDialect : SqlDialect
+{
+    private static readonly HashSet<int> TransientErrors = [1205, 1222, 40001, 40197, 40501, 40613, 49918, 49919, 49920, 4060, 233, 64, -2];
+    private readonly string _connectionString;
+    private readonly SqlRetryLogicBaseProvider _retry;
+
+    /// <summary>Creates the dialect with SqlClient's exponential retry for opening connections and running reads.</summary>
+    public SqlServerDialect(string connectionString)
+    {
+        _connectionString = connectionString;
+        _retry = SqlConfigurableRetryFactory.CreateExponentialRetryProvider(new SqlRetryLogicOption
+        {
+            NumberOfTries = 5,
+            DeltaTime = TimeSpan.FromMilliseconds(200),
+            MaxTimeInterval = TimeSpan.FromSeconds(10),
+            TransientErrors = TransientErrors,
+        });
+    }
+
+    /// <inheritdoc />
+    public override string Name => StorageOptions.SqlServer;
+
+    /// <inheritdoc />
+    public override async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new SqlConnection(_connectionString) { RetryLogicProvider = _retry };
+        await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    /// <inheritdoc />
+    public override bool IsUniqueViolation(DbException e) => e is SqlException { Number: 2627 or 2601 };
+
+    /// <inheritdoc />
+    public override bool IsTransient(DbException e) => e is SqlException s && TransientErrors.Contains(s.Number);
+
+    /// <inheritdoc />
+    public override string Top(string take) => $"TOP ({take}) ";
+
+    /// <inheritdoc />
+    public override string Limit(string take) => "";
+
+    /// <inheritdoc />
+    public override string ReadCurrentForWrite =>
+        "SELECT surrogate_id AS SurrogateId, version AS Version, is_deleted AS IsDeleted FROM Resource WITH (UPDLOCK, HOLDLOCK) " +
+        "WHERE resource_type = @Type AND resource_id = @Id AND is_current = 1";
+
+    /// <inheritdoc />
+    public override string InsertResource =>
+        "INSERT INTO Resource (resource_type, resource_id, version, last_updated, is_deleted, is_current, compression, body) " +
+        "OUTPUT INSERTED.surrogate_id VALUES (@Type, @Id, @Version, @LastUpdated, @IsDeleted, 1, @Compression, @Body)";
+
+    /// <inheritdoc />
+    public override string CreateSchemaVersionTable =>
+        "IF OBJECT_ID(N'dbo.SchemaVersion', N'U') IS NULL " +
+        "CREATE TABLE dbo.SchemaVersion (version INT NOT NULL PRIMARY KEY, name NVARCHAR(200) NOT NULL, applied_at NVARCHAR(40) NOT NULL)";
+
+    /// <summary>Serializes migrations across replicas starting at once.</summary>
+    public string AcquireMigrationLock =>
+        "EXEC sp_getapplock @Resource = N'FhirPriorAuth.Migrations', @LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = 120000";
+
+    /// <summary>Releases the migration lock.</summary>
+    public string ReleaseMigrationLock =>
+        "EXEC sp_releaseapplock @Resource = N'FhirPriorAuth.Migrations', @LockOwner = N'Session'";
+}

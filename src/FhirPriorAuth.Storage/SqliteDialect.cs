@@ -1,0 +1,41 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace FhirPriorAuth.Storage;
+
+/// <summary>SQLite: the embedded default. One file in WAL mode, synchronous=FULL so that an acknowledged commit is on disk.</summary>
+public sealed class SqliteDialect(string connectionString) : SqlDialect
+{
+    private const int SqliteConstraint = 19;
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+
+    /// <inheritdoc />
+    public override string Name => StorageOptions.Sqlite;
+
+    /// <inheritdoc />
+    public override async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(ct);
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA synchronous = FULL;";
+        await pragma.ExecuteNonQueryAsync(ct);
+        return connection;
+    }
+
+    /// <inheritdoc />
+    public override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: SqliteConstraint };
+
+    /// <inheritdoc />
+    public override bool IsTransient(DbException e) => e is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked };
+
+    /// <inheritdoc />
+    public override string InsertResource =>
+        "INSERT INTO Resource (resource_type, resource_id, version, last_updated, is_deleted, is_current, compression, body) " +
+        "VALUES (@Type, @Id, @Version, @LastUpdated, @IsDeleted, 1, @Compression, @Body) RETURNING surrogate_id";
+
+    /// <inheritdoc />
+    public override string CreateSchemaVersionTable =>
+        "CREATE TABLE IF NOT EXISTS SchemaVersion (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+}
