@@ -15,8 +15,15 @@ public static class FhirJson
     /// <summary>The JSON nesting depth accepted; deeper input is refused before it reaches the FHIR parser.</summary>
     public const int MaxDepth = 64;
 
+    /// <summary>The most parse errors reported in one OperationOutcome.</summary>
+    public const int MaxIssues = 100;
+
     private static readonly FhirJsonDeserializer Deserializer = new(new DeserializerSettings());
     private static readonly FhirJsonSerializer Serializer = new();
+
+    /// <summary>Writer settings for FHIR JSON: '+' and quotes stay readable (FHIR JSON is not embedded in HTML).</summary>
+    public static JsonWriterOptions WriterOptions(bool indented = false) =>
+        new() { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Parses a resource; throws a 400 <see cref="FhirException"/> when it is not valid FHIR JSON.</summary>
     /// <param name="json">UTF-8 JSON.</param>
@@ -59,7 +66,7 @@ public static class FhirJson
     public static byte[] ToBytes(Resource resource)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions()))
         {
             Serializer.Serialize(resource, writer);
         }
@@ -75,13 +82,20 @@ public static class FhirJson
     private static OperationOutcome ToOutcome(DeserializationFailedException e)
     {
         var outcome = new OperationOutcome();
-        foreach (var error in e.Exceptions)
+        var errors = e.Exceptions.ToList();
+        foreach (var error in errors.Take(MaxIssues))
         {
             var (message, path) = error is CodedValidationException coded
                 ? (coded.BaseErrorMessage, coded.InstancePath)
                 : (error.Message, null);
             outcome.Issue.Add(Outcomes.Issue(OperationOutcome.IssueSeverity.Error,
                 OperationOutcome.IssueType.Structure, message, string.IsNullOrEmpty(path) ? null : path));
+        }
+        if (errors.Count > MaxIssues)
+        {
+            // A hostile body can hold millions of errors; the answer stays small.
+            outcome.Issue.Add(Outcomes.Issue(OperationOutcome.IssueSeverity.Error, OperationOutcome.IssueType.TooCostly,
+                $"{errors.Count - MaxIssues} further errors are not listed."));
         }
         if (outcome.Issue.Count == 0)
         {

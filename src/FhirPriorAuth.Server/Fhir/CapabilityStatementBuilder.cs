@@ -1,0 +1,74 @@
+using System.Reflection;
+using FhirPriorAuth.Core.Search;
+using Hl7.Fhir.Model;
+
+namespace FhirPriorAuth.Server.Fhir;
+
+/// <summary>An operation a feature serves, listed in the CapabilityStatement (features register these in DI).</summary>
+/// <param name="ResourceType">The type it is invoked on, or null for a system-level operation.</param>
+/// <param name="Name">The operation code without <c>$</c>.</param>
+/// <param name="Definition">The canonical URL of its OperationDefinition.</param>
+public sealed record FhirOperationRegistration(string? ResourceType, string Name, string Definition);
+
+/// <summary>Builds <c>/metadata</c> from what is really wired: the registry's types and parameters and the registered operations.</summary>
+public sealed class CapabilityStatementBuilder(SearchParameterRegistry registry, IEnumerable<FhirOperationRegistration> operations)
+{
+    private static readonly CapabilityStatement.TypeRestfulInteraction[] TypeInteractions =
+    [
+        CapabilityStatement.TypeRestfulInteraction.Read,
+        CapabilityStatement.TypeRestfulInteraction.Vread,
+        CapabilityStatement.TypeRestfulInteraction.Update,
+        CapabilityStatement.TypeRestfulInteraction.Delete,
+        CapabilityStatement.TypeRestfulInteraction.HistoryInstance,
+        CapabilityStatement.TypeRestfulInteraction.HistoryType,
+        CapabilityStatement.TypeRestfulInteraction.Create,
+        CapabilityStatement.TypeRestfulInteraction.SearchType,
+    ];
+
+    private static readonly string SoftwareVersion =
+        typeof(CapabilityStatementBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    /// <summary>The CapabilityStatement of the FHIR base at <paramref name="baseUrl"/>.</summary>
+    public CapabilityStatement Build(string baseUrl)
+    {
+        var rest = new CapabilityStatement.RestComponent
+        {
+            Mode = CapabilityStatement.RestfulCapabilityMode.Server,
+            Interaction = [new() { Code = CapabilityStatement.SystemRestfulInteraction.HistorySystem }],
+        };
+        foreach (var type in registry.ResourceTypes)
+        {
+            rest.Resource.Add(new CapabilityStatement.ResourceComponent
+            {
+                Type = type,
+                Interaction = TypeInteractions.Select(i => new CapabilityStatement.ResourceInteractionComponent { Code = i }).ToList(),
+                Versioning = CapabilityStatement.ResourceVersionPolicy.VersionedUpdate,
+                ReadHistory = true,
+                UpdateCreate = true,
+                ConditionalCreate = true,
+                ConditionalUpdate = false,
+                ConditionalDelete = CapabilityStatement.ConditionalDeleteStatus.NotSupported,
+                SearchParam = registry.For(type).OrderBy(p => p.Name, StringComparer.Ordinal)
+                    .Select(p => new CapabilityStatement.SearchParamComponent { Name = p.Name, Definition = p.Url, Type = p.Type })
+                    .ToList(),
+                Operation = operations.Where(o => o.ResourceType == type).Select(ToComponent).ToList(),
+            });
+        }
+        rest.Operation = operations.Where(o => o.ResourceType is null).Select(ToComponent).ToList();
+
+        return new CapabilityStatement
+        {
+            Status = PublicationStatus.Active,
+            Date = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd"),
+            Kind = CapabilityStatementKind.Instance,
+            Software = new CapabilityStatement.SoftwareComponent { Name = "FhirPriorAuth", Version = SoftwareVersion },
+            Implementation = new CapabilityStatement.ImplementationComponent { Description = "FhirPriorAuth prior-authorization server", Url = baseUrl },
+            FhirVersion = FHIRVersion.N4_0_1,
+            Format = [Server.Fhir.FhirHttp.FhirJson, "json"],
+            Rest = [rest],
+        };
+    }
+
+    private static CapabilityStatement.OperationComponent ToComponent(FhirOperationRegistration o) =>
+        new() { Name = o.Name, Definition = o.Definition };
+}

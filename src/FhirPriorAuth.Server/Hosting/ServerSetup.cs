@@ -1,0 +1,52 @@
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Core.Storage;
+using FhirPriorAuth.Server.Fhir;
+using FhirPriorAuth.Storage;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
+namespace FhirPriorAuth.Server.Hosting;
+
+/// <summary>Composition of the server: one place that says which services and endpoints exist.</summary>
+public static class ServerSetup
+{
+    /// <summary>Registers configuration, storage, the FHIR core and start-up work.</summary>
+    public static WebApplicationBuilder AddFhirPriorAuth(this WebApplicationBuilder builder)
+    {
+        var fhirOptions = builder.Configuration.GetSection("Fhir").Get<FhirOptions>() ?? new FhirOptions();
+        builder.Services.AddSingleton(fhirOptions);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = fhirOptions.MaxRequestBodyBytes);
+
+        var storage = builder.Configuration.GetSection("Storage").Get<StorageOptions>() ?? new StorageOptions();
+        if (!Path.IsPathRooted(storage.DataDirectory))
+        {
+            storage.DataDirectory = Path.Combine(builder.Environment.ContentRootPath, storage.DataDirectory);
+        }
+        var dialect = storage.CreateDialect();
+        builder.Services.AddSingleton(dialect);
+        builder.Services.AddSingleton<IResourceStore>(new SqlResourceStore(dialect));
+        builder.Services.AddSingleton(new MigrationRunner(dialect));
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(SearchParameterRegistry.Default);
+        builder.Services.AddSingleton<ResourceInteractions>();
+        builder.Services.AddSingleton<CapabilityStatementBuilder>();
+
+        builder.Services.AddSingleton<Readiness>();
+        builder.Services.AddHostedService<StartupWork>();
+        builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>Adds the middleware and maps every endpoint group.</summary>
+    public static WebApplication UseFhirPriorAuth(this WebApplication app)
+    {
+        app.UseMiddleware<FhirErrorMiddleware>();
+        app.UseStatusCodePages(FhirErrorMiddleware.WriteStatusOutcomeAsync);
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapFhirRest("/fhir");
+        return app;
+    }
+}

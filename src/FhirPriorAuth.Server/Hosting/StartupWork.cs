@@ -1,0 +1,53 @@
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Storage;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace FhirPriorAuth.Server.Hosting;
+
+/// <summary>Whether the server is ready for traffic: database migrated and hot paths warmed.</summary>
+public sealed class Readiness
+{
+    private volatile bool _ready;
+
+    /// <summary>True once start-up work has finished.</summary>
+    public bool IsReady => _ready;
+
+    internal void MarkReady() => _ready = true;
+}
+
+/// <summary>
+/// Migrates the database before Kestrel accepts requests (hosted services start first), then, in the background,
+/// warms the parser, FHIRPath expressions and SQL paths so that the first real request is not the slow one.
+/// <c>/health/ready</c> turns healthy when both are done.
+/// </summary>
+internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractions interactions, Readiness readiness,
+    ILogger<StartupWork> log) : BackgroundService
+{
+    public override async Task StartAsync(CancellationToken ct)
+    {
+        var applied = await migrations.MigrateAsync(ct);
+        log.LogInformation("Database ready; migrations applied now: {Applied}", applied.Count == 0 ? "none" : string.Join(", ", applied));
+        await base.StartAsync(ct);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken ct)
+    {
+        var indexer = new Core.Search.SearchIndexer(interactions.Registry);
+        foreach (var type in interactions.Registry.ResourceTypes)
+        {
+            await interactions.SearchAsync(type, [KeyValuePair.Create("_count", "1")], strict: false, ct);
+            var blank = (Hl7.Fhir.Model.Resource)Activator.CreateInstance(Hl7.Fhir.Model.ModelInfo.GetTypeForFhirType(type)!)!;
+            indexer.Extract(blank);
+        }
+        var sample = new Hl7.Fhir.Model.Patient { Id = "warm-up", BirthDate = "1970-01-01" };
+        FhirJson.Parse(FhirJson.ToBytes(sample), "Patient");
+        readiness.MarkReady();
+        log.LogInformation("FhirPriorAuth is ready");
+    }
+}
+
+internal sealed class ReadinessCheck(Readiness readiness) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
+        Task.FromResult(readiness.IsReady ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("warming up"));
+}

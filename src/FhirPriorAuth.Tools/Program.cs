@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Storage;
+using FhirPriorAuth.Synthetic;
+using Hl7.Fhir.Rest;
+
+// Usage:
+//   migrate [--provider Sqlite|SqlServer] [--connection-string CS] [--data-dir DIR]
+//   seed --members N [--seed S] (--server http://host:port/fhir | [--provider ...] [--connection-string CS] [--data-dir DIR])
+var options = ParseOptions(args.Skip(1));
+switch (args.FirstOrDefault())
+{
+    case "migrate":
+        var applied = await new MigrationRunner(Storage(options).CreateDialect()).MigrateAsync(CancellationToken.None);
+        Console.WriteLine(applied.Count == 0 ? "Schema is up to date." : $"Applied migrations: {string.Join(", ", applied)}");
+        return 0;
+    case "seed":
+        return await Seed(options);
+    default:
+        Console.Error.WriteLine("""
+            FhirPriorAuth tools
+              migrate  [--provider Sqlite|SqlServer] [--connection-string CS] [--data-dir DIR]
+              seed     --members N [--seed S] [--server BASE_URL | --provider ... --connection-string CS --data-dir DIR]
+            """);
+        return 2;
+}
+
+static async Task<int> Seed(Dictionary<string, string> options)
+{
+    var members = int.Parse(options.GetValueOrDefault("members", "100"));
+    var seed = int.Parse(options.GetValueOrDefault("seed", PayerDataGenerator.DefaultSeed.ToString()));
+    var population = new PayerDataGenerator(seed).Generate(members, Math.Max(5, members / 50), Math.Max(10, members / 20));
+    var resources = population.All.ToList();
+    var clock = Stopwatch.StartNew();
+
+    if (options.TryGetValue("server", out var server))
+    {
+        // Through the public API, as an EHR would: PUT with the generated ids (update-as-create), so re-seeding is idempotent.
+        using var client = new FhirClient(server);
+        foreach (var resource in resources)
+        {
+            await client.UpdateAsync(resource);
+        }
+    }
+    else
+    {
+        var dialect = Storage(options).CreateDialect();
+        await new MigrationRunner(dialect).MigrateAsync(CancellationToken.None);
+        var fhir = new ResourceInteractions(new SqlResourceStore(dialect), SearchParameterRegistry.Default, TimeProvider.System);
+        foreach (var resource in resources)
+        {
+            await fhir.UpdateAsync(resource.TypeName, resource.Id!, resource, null, CancellationToken.None);
+        }
+    }
+    Console.WriteLine($"Seeded {resources.Count} resources ({members} members with coverage) in {clock.Elapsed.TotalSeconds:F1} s.");
+    return 0;
+}
+
+static StorageOptions Storage(Dictionary<string, string> options) => new()
+{
+    Provider = options.GetValueOrDefault("provider", StorageOptions.Sqlite),
+    ConnectionString = options.GetValueOrDefault("connection-string"),
+    DataDirectory = options.GetValueOrDefault("data-dir", Path.Combine("src", "FhirPriorAuth.Server", "data")),
+};
+
+static Dictionary<string, string> ParseOptions(IEnumerable<string> args)
+{
+    var result = new Dictionary<string, string>();
+    string? key = null;
+    foreach (var arg in args)
+    {
+        if (arg.StartsWith("--", StringComparison.Ordinal))
+        {
+            key = arg[2..];
+            result[key] = "true";
+        }
+        else if (key is not null)
+        {
+            result[key] = arg;
+            key = null;
+        }
+    }
+    return result;
+}
