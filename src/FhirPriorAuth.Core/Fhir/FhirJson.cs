@@ -49,6 +49,11 @@ public static class FhirJson
         {
             throw FhirException.BadRequest($"The body is not valid JSON: {e.Message}", type: OperationOutcome.IssueType.Structure);
         }
+        catch (InvalidOperationException e)
+        {
+            // The SDK's parser reports some structural surprises (an array where an object belongs) this way.
+            throw FhirException.BadRequest($"The body is not a FHIR resource: {e.Message}", type: OperationOutcome.IssueType.Structure);
+        }
 
         if (expectedType is not null && resource.TypeName != expectedType)
         {
