@@ -37,7 +37,7 @@ static async Task<int> Seed(Dictionary<string, string> options)
     if (options.TryGetValue("server", out var server))
     {
         // Through the public API, as an EHR would: PUT with the generated ids (update-as-create), so re-seeding is idempotent.
-        using var client = new FhirClient(server);
+        using var client = new FhirClient(server, new FhirClientSettings { PreferredFormat = ResourceFormat.Json });
         foreach (var resource in resources)
         {
             await client.UpdateAsync(resource);
