@@ -150,6 +150,16 @@ public class RestInteractionTests(ServerHost server)
     }
 
     [Fact]
+    public async Task GivenAFormPostedToSearch_WhenSearched_ThenItMatchesLikeAGet()
+    {
+        var memberId = NewId();
+        var id = await CreateId(Member(memberId));
+        var response = await Http.PostAsync("fhir/Patient/_search", new FormUrlEncodedContent([KeyValuePair.Create("identifier", memberId)]));
+        var bundle = await response.ReadAs<Bundle>();
+        Assert.Equal([id], bundle.Entry.Select(e => e.Resource!.Id));
+    }
+
+    [Fact]
     public async Task GivenIfNoneExist_WhenTheSameCreateIsSentTwice_ThenOneResourceExists()
     {
         var memberId = NewId();

@@ -178,16 +178,12 @@ public sealed partial class ResourceInteractions(
                     break;
                 case "_since":
                     throw FhirException.BadRequest($"_since must be a FHIR instant, not '{value}'.", "_since");
-                case "_count" when int.TryParse(value, out var c) && c >= 0:
-                    count = Math.Min(c, SearchQueryParser.MaxCount);
-                    break;
                 case "_count":
-                    throw FhirException.BadRequest($"_count must be a non-negative integer, not '{value}'.", "_count");
-                case "ct" when SearchCursor.TryParse(value, out var cursor):
-                    after = cursor;
+                    count = SearchQueryParser.ParseCount(value);
                     break;
                 case "ct":
-                    throw FhirException.BadRequest("The paging token 'ct' is not one this server issued.", "ct");
+                    after = SearchQueryParser.ParseCursor(value);
+                    break;
             }
         }
         var page = await store.HistoryAsync(new HistoryQuery(resourceType, id, since, count, after), ct);

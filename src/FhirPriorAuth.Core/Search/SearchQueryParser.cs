@@ -35,11 +35,7 @@ public sealed class SearchQueryParser(SearchParameterRegistry registry)
             switch (key)
             {
                 case "_count":
-                    if (!int.TryParse(value, out count) || count < 0)
-                    {
-                        throw FhirException.BadRequest($"_count must be a non-negative integer, not '{value}'.", "_count");
-                    }
-                    count = Math.Min(count, MaxCount);
+                    count = ParseCount(value);
                     continue;
                 case "_sort":
                     descending = value switch
@@ -52,11 +48,7 @@ public sealed class SearchQueryParser(SearchParameterRegistry registry)
                     };
                     continue;
                 case "ct":
-                    if (!SearchCursor.TryParse(value, out var cursor))
-                    {
-                        throw FhirException.BadRequest("The paging token 'ct' is not one this server issued.", "ct");
-                    }
-                    after = cursor;
+                    after = ParseCursor(value);
                     continue;
             }
             if (ResultParameters.Contains(key))
@@ -80,6 +72,16 @@ public sealed class SearchQueryParser(SearchParameterRegistry registry)
         }
         return (new SearchQuery(resourceType, criteria, count, descending, after), ignored);
     }
+
+    /// <summary>Reads <c>_count</c>: a non-negative integer, capped at <see cref="MaxCount"/>.</summary>
+    public static int ParseCount(string value) => int.TryParse(value, out var count) && count >= 0
+        ? Math.Min(count, MaxCount)
+        : throw FhirException.BadRequest($"_count must be a non-negative integer, not '{value}'.", "_count");
+
+    /// <summary>Reads the paging token of a <c>next</c> link.</summary>
+    public static SearchCursor ParseCursor(string value) => SearchCursor.TryParse(value, out var cursor)
+        ? cursor
+        : throw FhirException.BadRequest("The paging token 'ct' is not one this server issued.", "ct");
 
     private static (string Name, string? Modifier) SplitModifier(string key)
     {

@@ -28,13 +28,11 @@ public static class FhirRestEndpoints
             type: OperationOutcome.IssueType.NotSupported)));
 
         fhir.MapGet("/{type}", (HttpContext http, string type, ResourceInteractions fhir) =>
-            Search(http, fhir, prefix, type, http.Request.Query.SelectMany(q => q.Value.Select(v => KeyValuePair.Create(q.Key, v ?? "")))));
+            Search(http, fhir, prefix, type, Pairs(http.Request.Query)));
         fhir.MapPost("/{type}/_search", async (HttpContext http, string type, ResourceInteractions fhir) =>
         {
             var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(http.RequestAborted) : null;
-            var pairs = http.Request.Query.Concat(form ?? Enumerable.Empty<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>>())
-                .SelectMany(q => q.Value.Select(v => KeyValuePair.Create(q.Key, v ?? "")));
-            await Search(http, fhir, prefix, type, pairs.ToList());
+            await Search(http, fhir, prefix, type, form is null ? Pairs(http.Request.Query) : Pairs(http.Request.Query).Concat(Pairs(form)));
         });
         fhir.MapPost("/{type}", Create);
         fhir.MapGet("/{type}/_history", (HttpContext http, string type, ResourceInteractions fhir) => History(http, fhir, prefix, type, null));
@@ -142,7 +140,7 @@ public static class FhirRestEndpoints
 
     private static async Task History(HttpContext http, ResourceInteractions fhir, string prefix, string? type, string? id)
     {
-        var pairs = http.Request.Query.SelectMany(q => q.Value.Select(v => KeyValuePair.Create(q.Key, v ?? ""))).ToList();
+        var pairs = Pairs(http.Request.Query).ToList();
         var page = await fhir.HistoryAsync(type, id, pairs, http.RequestAborted);
         var baseUrl = FhirHttp.BaseUrl(http, prefix);
         var path = string.Join('/', new[] { type, id, "_history" }.Where(s => s is not null));
@@ -174,6 +172,10 @@ public static class FhirRestEndpoints
         }
         await FhirHttp.WriteResourceAsync(http, bundle);
     }
+
+    /// <summary>Query or form parameters as ordered pairs, repeated keys kept (FHIR ANDs them).</summary>
+    private static IEnumerable<KeyValuePair<string, string>> Pairs(IEnumerable<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>> values) =>
+        values.SelectMany(q => q.Value.Select(v => KeyValuePair.Create(q.Key, v ?? "")));
 
     private static string Link(string baseUrl, string path, IEnumerable<KeyValuePair<string, string>> pairs) =>
         QueryHelpers.AddQueryString($"{baseUrl}/{path}", pairs.Select(p => KeyValuePair.Create(p.Key, (string?)p.Value)));
