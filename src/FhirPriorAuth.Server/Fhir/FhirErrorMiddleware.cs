@@ -22,7 +22,7 @@ public sealed partial class FhirErrorMiddleware(RequestDelegate next, ILogger<Fh
         context.TraceIdentifier = correlationId;
         context.Response.Headers[CorrelationHeader] = correlationId;
 
-        using var scope = log.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = correlationId });
+        using var scope = log.BeginScope("CorrelationId:{CorrelationId}", correlationId);
         try
         {
             await next(context);
