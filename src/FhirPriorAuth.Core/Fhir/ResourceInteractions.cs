@@ -45,6 +45,10 @@ public sealed partial class ResourceInteractions(
             {
                 // Another create with the same criteria committed first; the next attempt finds its resource.
             }
+            catch (ConditionalCreateException)
+            {
+                throw FhirException.Conflict($"Creates with If-None-Exist '{ifNoneExist}' keep colliding; retry the create.");
+            }
         }
     }
 
