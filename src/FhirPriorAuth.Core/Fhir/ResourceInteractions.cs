@@ -67,20 +67,47 @@ public sealed partial class ResourceInteractions(
             throw FhirException.BadRequest($"The body's id '{resource.Id}' does not match the URL's id '{id}'.", $"{resourceType}.id");
         }
 
+        var (result, previous) = await WriteNextVersionAsync(resourceType, id, ifMatch, "update", current =>
+        {
+            int currentVersion = current?.Version ?? 0;
+            return PrepareWrite(resource, id, currentVersion + 1, currentVersion, null);
+        }, ct);
+        return result! with { Created = previous is null || previous.IsDeleted };
+    }
+
+    /// <summary>Deletes a resource (a new, deleted version; history is kept). Deleting what is absent or deleted is a no-op.</summary>
+    public async Task DeleteAsync(string resourceType, string id, CancellationToken ct)
+    {
+        RequireType(resourceType);
+        RequireId(id);
+        await WriteNextVersionAsync(resourceType, id, null, "delete", current => current is null || current.IsDeleted
+            ? null
+            : new ResourceWrite(resourceType, id, current.Version + 1, Now(), null, [], current.Version), ct);
+    }
+
+    /// <summary>
+    /// Reads the current version, lets <paramref name="next"/> build the next one (null: nothing to write) and commits it
+    /// expecting that version still to be current. A collision is a 412 when the client named a version
+    /// (<paramref name="ifMatch"/>); otherwise the last writer wins after a re-read, and a 409 ends persistent contention.
+    /// </summary>
+    private async Task<(WriteResult? Result, StoredResource? Previous)> WriteNextVersionAsync(string resourceType, string id,
+        int? ifMatch, string action, Func<StoredResource?, ResourceWrite?> next, CancellationToken ct)
+    {
         for (int attempt = 1; ; attempt++)
         {
             var current = await store.ReadAsync(resourceType, id, null, ct);
-            int currentVersion = current?.Version ?? 0;
-            if (ifMatch is { } expected && expected != currentVersion)
+            if (ifMatch is { } expected && expected != (current?.Version ?? 0))
             {
                 throw FhirException.PreconditionFailed(
-                    $"If-Match names version {expected} of {resourceType}/{id}, but version {currentVersion} is current.");
+                    $"If-Match names version {expected} of {resourceType}/{id}, but version {current?.Version ?? 0} is current.");
             }
-            var write = PrepareWrite(resource, id, currentVersion + 1, currentVersion, null);
+            if (next(current) is not { } write)
+            {
+                return (null, current);
+            }
             try
             {
-                var result = (await store.CommitAsync([write], ct))[0];
-                return result with { Created = current is null || current.IsDeleted };
+                return ((await store.CommitAsync([write], ct))[0], current);
             }
             catch (VersionConflictException e) when (ifMatch is not null)
             {
@@ -89,39 +116,10 @@ public sealed partial class ResourceInteractions(
             }
             catch (VersionConflictException) when (attempt < MaxWriteAttempts)
             {
-                // Last writer wins when the client did not ask for a precondition; read the new current and retry.
             }
             catch (VersionConflictException e)
             {
-                throw FhirException.Conflict($"{resourceType}/{id} is being changed concurrently (version {e.ActualVersion}); retry the update.");
-            }
-        }
-    }
-
-    /// <summary>Deletes a resource (a new, deleted version; history is kept). Deleting what is absent or deleted is a no-op.</summary>
-    public async Task DeleteAsync(string resourceType, string id, CancellationToken ct)
-    {
-        RequireType(resourceType);
-        RequireId(id);
-        for (int attempt = 1; ; attempt++)
-        {
-            var current = await store.ReadAsync(resourceType, id, null, ct);
-            if (current is null || current.IsDeleted)
-            {
-                return;
-            }
-            var write = new ResourceWrite(resourceType, id, current.Version + 1, Now(), null, [], current.Version);
-            try
-            {
-                await store.CommitAsync([write], ct);
-                return;
-            }
-            catch (VersionConflictException) when (attempt < MaxWriteAttempts)
-            {
-            }
-            catch (VersionConflictException e)
-            {
-                throw FhirException.Conflict($"{resourceType}/{id} is being changed concurrently (version {e.ActualVersion}); retry the delete.");
+                throw FhirException.Conflict($"{resourceType}/{id} is being changed concurrently (version {e.ActualVersion}); retry the {action}.");
             }
         }
     }
@@ -197,6 +195,20 @@ public sealed partial class ResourceInteractions(
             throw FhirException.NotFound($"{resourceType}/{id} is not known.");
         }
         return page;
+    }
+
+    /// <summary>
+    /// Runs each owned type once through search, indexing and parsing, so that FHIRPath compilation, SQL plans and
+    /// serializer caches are built before the first real request.
+    /// </summary>
+    public async Task WarmUpAsync(CancellationToken ct)
+    {
+        foreach (var type in registry.ResourceTypes)
+        {
+            await SearchAsync(type, [KeyValuePair.Create("_count", "1")], strict: false, ct);
+            _indexer.Extract((Resource)Activator.CreateInstance(ModelInfo.GetTypeForFhirType(type)!)!);
+        }
+        FhirJson.Parse(FhirJson.ToBytes(new Patient { Id = "warm-up", BirthDate = "1970-01-01" }), "Patient");
     }
 
     /// <summary>Throws 404 unless the server owns <paramref name="resourceType"/>.</summary>

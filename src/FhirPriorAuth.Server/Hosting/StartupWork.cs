@@ -32,15 +32,7 @@ internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractio
 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
-        var indexer = new Core.Search.SearchIndexer(interactions.Registry);
-        foreach (var type in interactions.Registry.ResourceTypes)
-        {
-            await interactions.SearchAsync(type, [KeyValuePair.Create("_count", "1")], strict: false, ct);
-            var blank = (Hl7.Fhir.Model.Resource)Activator.CreateInstance(Hl7.Fhir.Model.ModelInfo.GetTypeForFhirType(type)!)!;
-            indexer.Extract(blank);
-        }
-        var sample = new Hl7.Fhir.Model.Patient { Id = "warm-up", BirthDate = "1970-01-01" };
-        FhirJson.Parse(FhirJson.ToBytes(sample), "Patient");
+        await interactions.WarmUpAsync(ct);
         readiness.MarkReady();
         log.LogInformation("FhirPriorAuth is ready");
     }
