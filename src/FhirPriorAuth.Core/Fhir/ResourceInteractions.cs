@@ -260,7 +260,8 @@ public sealed partial class ResourceInteractions(
                 kv.Length > 1 ? Uri.UnescapeDataString(kv[1].Replace('+', ' ')) : ""))
             .ToList();
 
-    private ResourceWrite PrepareWrite(Resource resource, string id, int version, int expectedCurrent, ConditionalCriteria? criteria)
+    /// <summary>Stamps id, version and time on a resource and prepares its write with index rows.</summary>
+    public ResourceWrite PrepareWrite(Resource resource, string id, int version, int expectedCurrent, ConditionalCriteria? criteria = null)
     {
         var now = Now();
         resource.Id = id;
@@ -272,13 +273,15 @@ public sealed partial class ResourceInteractions(
     }
 
     // Milliseconds are what FHIR instants carry; truncating keeps the stored JSON and the indexed time equal.
-    private DateTimeOffset Now()
+    /// <summary>The current time, truncated to milliseconds.</summary>
+    public DateTimeOffset Now()
     {
         var now = clock.GetUtcNow();
         return new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
     }
 
-    private static string NewId() => Guid.CreateVersion7().ToString();
+    /// <summary>A new server-assigned logical id (time-ordered).</summary>
+    public static string NewId() => Guid.CreateVersion7().ToString();
 
     [GeneratedRegex(@"^[A-Za-z0-9\-\.]{1,64}$")]
     private static partial Regex IdPattern();

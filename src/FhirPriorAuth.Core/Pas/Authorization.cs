@@ -1,0 +1,128 @@
+using FhirPriorAuth.Core.Policy;
+using FhirPriorAuth.Core.Storage;
+
+namespace FhirPriorAuth.Core.Pas;
+
+/// <summary>An identifier reduced to what matching needs.</summary>
+/// <param name="System">The namespace, if any.</param>
+/// <param name="Value">The value.</param>
+public sealed record IdentifierKey(string? System, string Value)
+{
+    /// <summary><c>system|value</c>, the form stored in lookup tables.</summary>
+    public override string ToString() => $"{System}|{Value}";
+}
+
+/// <summary>The current state of one prior authorization across its submissions (the initial request and its updates).</summary>
+public sealed class AuthorizationRecord
+{
+    /// <summary>The payer's authorization number (also <c>ClaimResponse.preAuthRef</c>).</summary>
+    public string Number { get; set; } = "";
+
+    /// <summary>The PAS version it was requested with.</summary>
+    public PasVersion PasVersion { get; set; }
+
+    /// <summary>Overall status: approved, denied, partial, modified, pended or cancelled.</summary>
+    public string Status { get; set; } = "";
+
+    /// <summary>True for expedited requests (CMS-0057-F 72-hour clock).</summary>
+    public bool Expedited { get; set; }
+
+    /// <summary>The stored ClaimResponse.</summary>
+    public string ClaimResponseId { get; set; } = "";
+
+    /// <summary>The current version of the stored ClaimResponse.</summary>
+    public int ClaimResponseVersion { get; set; }
+
+    /// <summary>The stored Claim of the latest submission.</summary>
+    public string ClaimId { get; set; } = "";
+
+    /// <summary>Member identifiers (Patient MB identifiers, Coverage subscriber/member ids).</summary>
+    public List<IdentifierKey> Members { get; set; } = [];
+
+    /// <summary>Requesting provider identifiers (NPI, tax id, 2.2.1 sender ids).</summary>
+    public List<IdentifierKey> Providers { get; set; } = [];
+
+    /// <summary>Payer identifiers.</summary>
+    public List<IdentifierKey> Insurers { get; set; } = [];
+
+    /// <summary>The fullUrls of every Claim submitted for it (updates name their prior Claim by fullUrl).</summary>
+    public List<string> ClaimUrls { get; set; } = [];
+
+    /// <summary>The <c>Claim.identifier</c>s submitted for it.</summary>
+    public List<IdentifierKey> ClaimIdentifiers { get; set; } = [];
+
+    /// <summary>Every item ever submitted, with its current decision.</summary>
+    public List<AuthorizationItem> Items { get; set; } = [];
+
+    /// <summary>When the first request was received.</summary>
+    public DateTimeOffset ReceivedAt { get; set; }
+
+    /// <summary>When it last changed.</summary>
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Optimistic-concurrency counter; a save expects the value it read.</summary>
+    public int RowVersion { get; set; }
+}
+
+/// <summary>An item of an authorization and its current decision.</summary>
+/// <param name="Sequence">The Claim item sequence (constant across updates).</param>
+/// <param name="Codes">Its codes as <c>system|code</c>.</param>
+/// <param name="ServiceStart">First service date (yyyy-MM-dd), if known.</param>
+/// <param name="ServiceEnd">Last service date, if known.</param>
+/// <param name="Decision">The current decision.</param>
+/// <param name="DecidedAt">When the decision was made.</param>
+public sealed record AuthorizationItem(int Sequence, IReadOnlyList<string> Codes, string? ServiceStart, string? ServiceEnd,
+    ItemDecision Decision, DateTimeOffset DecidedAt);
+
+/// <summary>Everything one <c>$submit</c> produces, written in one transaction.</summary>
+/// <param name="Id">The submission's id.</param>
+/// <param name="IdempotencyKey">Bundle identifier plus content hash; unique, so a replay stores nothing twice.</param>
+/// <param name="BundleIdentifier">The request's <c>Bundle.identifier</c>.</param>
+/// <param name="ReceivedAt">When it arrived.</param>
+/// <param name="Authorization">The authorization's new state.</param>
+/// <param name="IsNewAuthorization">True when the submission opens the authorization.</param>
+/// <param name="Decisions">The decisions this submission made (the audit record).</param>
+/// <param name="Resources">Claim, ClaimResponse, CommunicationRequest and Task versions.</param>
+/// <param name="RequestBundle">The request as received.</param>
+/// <param name="ResponseBundle">The response as sent.</param>
+/// <param name="Warnings">Validation findings kept but not rejected (suppressed classes).</param>
+public sealed record SubmissionRecord(
+    string Id,
+    string IdempotencyKey,
+    IdentifierKey? BundleIdentifier,
+    DateTimeOffset ReceivedAt,
+    AuthorizationRecord Authorization,
+    bool IsNewAuthorization,
+    IReadOnlyList<ItemDecision> Decisions,
+    IReadOnlyList<ResourceWrite> Resources,
+    byte[] RequestBundle,
+    byte[] ResponseBundle,
+    IReadOnlyList<string> Warnings);
+
+/// <summary>Criteria to find authorizations: any member key and any provider key must match.</summary>
+/// <param name="Members">Member identifiers; at least one must match.</param>
+/// <param name="Providers">Provider identifiers; when given, at least one must match.</param>
+public sealed record AuthorizationLookup(IReadOnlyList<IdentifierKey> Members, IReadOnlyList<IdentifierKey> Providers);
+
+/// <summary>Storage of authorizations and submissions; SQL lives in the storage project.</summary>
+public interface IAuthorizationStore
+{
+    /// <summary>The stored response of a submission with this idempotency key, or null.</summary>
+    Task<byte[]?> FindResponseAsync(string idempotencyKey, CancellationToken ct);
+
+    /// <summary>Authorizations matching the lookup, most recently updated first.</summary>
+    Task<IReadOnlyList<AuthorizationRecord>> FindAsync(AuthorizationLookup lookup, int limit, CancellationToken ct);
+
+    /// <summary>Reads one authorization by number, or null.</summary>
+    Task<AuthorizationRecord?> ReadAsync(string number, CancellationToken ct);
+
+    /// <summary>The response Bundle of the latest submission for an authorization, or null.</summary>
+    Task<byte[]?> LatestResponseAsync(string number, CancellationToken ct);
+
+    /// <summary>
+    /// Writes the submission, the authorization's new state, its decision rows and resources in one transaction.
+    /// Returns false, writing nothing, when a submission with the same idempotency key already exists.
+    /// Throws <see cref="VersionConflictException"/> when the authorization changed since it was read.
+    /// </summary>
+    Task<bool> SaveAsync(SubmissionRecord submission, CancellationToken ct);
+}

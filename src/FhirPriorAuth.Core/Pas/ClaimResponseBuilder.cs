@@ -1,0 +1,258 @@
+using System.Globalization;
+using FhirPriorAuth.Core.Policy;
+using Hl7.Fhir.Model;
+
+namespace FhirPriorAuth.Core.Pas;
+
+/// <summary>The resources a decision produces, with the fullUrls they get in the response Bundle.</summary>
+/// <param name="ClaimResponse">The ClaimResponse (first entry).</param>
+/// <param name="FollowUps">CommunicationRequests and Tasks for items pended for documentation.</param>
+public sealed record DecisionResources(ClaimResponse ClaimResponse, IReadOnlyList<DomainResource> FollowUps);
+
+/// <summary>
+/// Builds the PAS ClaimResponse for an authorization's current item decisions, and the CommunicationRequest and Task
+/// that ask for missing documentation. References point at the request's own fullUrls so they resolve in the response.
+/// </summary>
+public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, DateTimeOffset now)
+{
+    /// <summary>How long an approval is valid when the request names no service dates.</summary>
+    public static readonly TimeSpan DefaultValidity = TimeSpan.FromDays(180);
+
+    private string Today => now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>The fullUrl of a resource the server stores.</summary>
+    public string FullUrl(Resource resource) => $"{baseUrl}/{resource.TypeName}/{resource.Id}";
+
+    /// <summary>Builds the ClaimResponse (id and version stamped by the caller) and its follow-up resources.</summary>
+    public DecisionResources Build(PasRequest request, AuthorizationRecord authorization, string claimResponseId,
+        Func<string> newId)
+    {
+        var claim = request.Claim;
+        var response = new ClaimResponse
+        {
+            Id = claimResponseId,
+            Meta = new Meta { Profile = [version.Profile("profile-claimresponse")] },
+            Identifier = claim.Identifier.Take(1).Select(i => new Identifier(i.System, i.Value)).ToList(),
+            Status = FinancialResourceStatusCodes.Active,
+            Type = claim.Type,
+            Use = ClaimUseCode.Preauthorization,
+            Patient = Ref(request, claim.Patient)!,
+            Created = now.ToString("o", CultureInfo.InvariantCulture),
+            Insurer = Ref(request, claim.Insurer)!,
+            Requestor = Ref(request, claim.Provider),
+            Request = new ResourceReference(request.ClaimFullUrl),
+            PreAuthRef = authorization.Number,
+        };
+        var items = authorization.Items.OrderBy(i => i.Sequence).ToList();
+        var pended = items.Any(i => i.Decision.Action == ReviewAction.Pended);
+        response.Outcome = pended && version.UsesQueuedForPended() ? ClaimProcessingCodes.Queued : ClaimProcessingCodes.Complete;
+        response.Disposition = Disposition(authorization.Status, items);
+        if (version == PasVersion.V2_2_1)
+        {
+            response.Extension.Add(new Extension
+            {
+                Url = PasUrls.Extension("extension-claimResponseReviewer"),
+                Extension = [new Extension("wasHumanReviewedFlag", new FhirBoolean(false))],
+            });
+        }
+        if (items.Any(i => i.Decision.Action is ReviewAction.Approved or ReviewAction.Modified))
+        {
+            response.PreAuthPeriod = ValidityPeriod(items.Where(i => i.Decision.Action is ReviewAction.Approved or ReviewAction.Modified));
+        }
+
+        var followUps = new List<DomainResource>();
+        foreach (var item in items)
+        {
+            var claimItem = claim.Item.FirstOrDefault(i => i.Sequence == item.Sequence);
+            response.Item.Add(ResponseItem(response, authorization, item, claimItem));
+            if (item.Decision.Action == ReviewAction.Modified && claimItem is not null)
+            {
+                response.AddItem.Add(AuthorizedVersion(authorization, item, claimItem));
+            }
+            if (item.Decision.Pend == PendReason.Documentation && item.Decision.DocumentsNeeded is { Count: > 0 } needed)
+            {
+                var communication = DocumentationRequest(request, item, needed, newId());
+                var task = DocumentationTask(request, item, needed, newId());
+                followUps.Add(communication);
+                followUps.Add(task);
+                response.CommunicationRequest.Add(new ResourceReference(FullUrl(communication)));
+            }
+        }
+        return new DecisionResources(response, followUps);
+    }
+
+    private ClaimResponse.ItemComponent ResponseItem(ClaimResponse response, AuthorizationRecord authorization,
+        AuthorizationItem item, Claim.ItemComponent? claimItem)
+    {
+        var decision = item.Decision;
+        var noteNumber = response.ProcessNote.Count + 1;
+        response.ProcessNote.Add(new ClaimResponse.NoteComponent
+        {
+            Number = noteNumber,
+            Type = NoteType.Display,
+            Text = $"Item {item.Sequence}: {decision.Reason}",
+        });
+        var result = new ClaimResponse.ItemComponent
+        {
+            ItemSequence = item.Sequence,
+            NoteNumber = [noteNumber],
+            Adjudication = [Adjudication(authorization, decision)],
+        };
+        if (claimItem?.GetExtension(PasUrls.ItemTraceNumber) is { } trace)
+        {
+            result.Extension.Add(new Extension(PasUrls.ItemTraceNumber, (DataType)trace.Value!.DeepCopy()));
+        }
+        if (claimItem?.Serviced is { } serviced)
+        {
+            result.Extension.Add(new Extension(PasUrls.Extension("extension-itemRequestedServiceDate"), serviced is Date d ? new FhirDateTime(d.Value) : serviced));
+        }
+        if (decision.Action is ReviewAction.Approved or ReviewAction.Modified)
+        {
+            result.Extension.Add(new Extension(PasUrls.AuthorizationNumber, new FhirString(authorization.Number)));
+            result.Extension.Add(new Extension(PasUrls.Extension("extension-itemPreAuthIssueDate"), new Date(item.DecidedAt.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))));
+            result.Extension.Add(new Extension(PasUrls.Extension("extension-itemPreAuthPeriod"), ValidityPeriod([item])));
+        }
+        if (decision.Action == ReviewAction.Modified && claimItem is not null)
+        {
+            result.Extension.Add(AuthorizedDetail(claimItem, decision.AuthorizedQuantity));
+        }
+        return result;
+    }
+
+    private ClaimResponse.AddedItemComponent AuthorizedVersion(AuthorizationRecord authorization, AuthorizationItem item, Claim.ItemComponent claimItem)
+    {
+        var approved = item.Decision with { Action = ReviewAction.Approved, Reason = $"Authorized as modified: {item.Decision.Reason}" };
+        var added = new ClaimResponse.AddedItemComponent
+        {
+            ItemSequence = [item.Sequence],
+            ProductOrService = claimItem.ProductOrService,
+            Quantity = new Quantity { Value = item.Decision.AuthorizedQuantity, Unit = claimItem.Quantity?.Unit },
+            Serviced = claimItem.Serviced,
+            Adjudication = [Adjudication(authorization, approved)],
+        };
+        added.Extension.Add(new Extension(PasUrls.AuthorizationNumber, new FhirString(authorization.Number)));
+        added.Extension.Add(new Extension(PasUrls.Extension("extension-itemPreAuthPeriod"), ValidityPeriod([item])));
+        return added;
+    }
+
+    private static Extension AuthorizedDetail(Claim.ItemComponent claimItem, decimal? quantity)
+    {
+        var detail = new Extension { Url = PasUrls.Extension("extension-itemAuthorizedDetail") };
+        if (claimItem.ProductOrService is { } code)
+        {
+            detail.Extension.Add(new Extension("productOrServiceCode", code));
+        }
+        detail.Extension.Add(new Extension("quantity", new Quantity { Value = quantity, Unit = claimItem.Quantity?.Unit }));
+        return detail;
+    }
+
+    private static ClaimResponse.AdjudicationComponent Adjudication(AuthorizationRecord authorization, ItemDecision decision)
+    {
+        var reviewAction = new Extension { Url = PasUrls.ReviewAction };
+        reviewAction.Extension.Add(new Extension(PasUrls.ReviewActionCode,
+            new CodeableConcept(PasUrls.ReviewActionSystem, decision.X12Code, decision.X12Display, null)));
+        reviewAction.Extension.Add(new Extension("number", new FhirString($"{authorization.Number}-{decision.Sequence}")));
+        if (decision.Action is ReviewAction.Denied or ReviewAction.Modified or ReviewAction.Pended)
+        {
+            var reason = new CodeableConcept { Text = decision.Reason };
+            if (decision.ReasonCode is { } code)
+            {
+                reason.Coding.Add(new Coding(PasUrls.ReviewReasonSystem, code));
+            }
+            reviewAction.Extension.Add(new Extension("reasonCode", reason));
+        }
+        return new ClaimResponse.AdjudicationComponent
+        {
+            Extension = [reviewAction],
+            Category = new CodeableConcept(PasUrls.AdjudicationSystem, "submitted"),
+        };
+    }
+
+    private CommunicationRequest DocumentationRequest(PasRequest request, AuthorizationItem item, IReadOnlyList<string> loinc, string id)
+    {
+        var communication = new CommunicationRequest
+        {
+            Id = id,
+            Meta = new Meta { Profile = [version.Profile("profile-communicationrequest")] },
+            Identifier = [new Identifier("urn:fhirpriorauth:communication-request", id)],
+            Status = RequestStatus.Active,
+            Subject = Ref(request, request.Claim.Patient),
+            About = [new ResourceReference(request.ClaimFullUrl)],
+            AuthoredOn = now.ToString("o", CultureInfo.InvariantCulture),
+            Requester = Ref(request, request.Claim.Insurer),
+            Recipient = Ref(request, request.Claim.Provider) is { } provider ? [provider] : [],
+            Sender = Ref(request, request.Claim.Provider),
+            Payload = loinc.Select(code => new CommunicationRequest.PayloadComponent { Content = new FhirString(code) }).ToList(),
+        };
+        var lineNumber = new Extension(PasUrls.ServiceLineNumber, new PositiveInt(item.Sequence));
+        if (version == PasVersion.V2_2_1)
+        {
+            communication.Extension.Add(lineNumber);
+        }
+        else
+        {
+            communication.Payload.ForEach(p => p.Extension.Add((Extension)lineNumber.DeepCopy()));
+        }
+        return communication;
+    }
+
+    private Hl7.Fhir.Model.Task DocumentationTask(PasRequest request, AuthorizationItem item, IReadOnlyList<string> loinc, string id)
+    {
+        var task = new Hl7.Fhir.Model.Task
+        {
+            Id = id,
+            Meta = new Meta { Profile = [version.Profile("profile-task")] },
+            Identifier = [new Identifier("urn:fhirpriorauth:task", id)],
+            Status = Hl7.Fhir.Model.Task.TaskStatus.Requested,
+            Intent = Hl7.Fhir.Model.Task.TaskIntent.Order,
+            Code = new CodeableConcept(PasUrls.TempCodes, "attachment-request-code"),
+            For = Ref(request, request.Claim.Patient),
+            AuthoredOn = now.ToString("o", CultureInfo.InvariantCulture),
+            Requester = new ResourceReference { Identifier = PasParties.PreferredIdentifier(PasParties.Insurers(request)) ?? new Identifier("urn:fhirpriorauth:payer", "payer") },
+            Owner = new ResourceReference { Identifier = PasParties.PreferredIdentifier(PasParties.Providers(request)) ?? new Identifier("urn:fhirpriorauth:provider", "unknown") },
+            ReasonCode = new CodeableConcept(PasUrls.TempCodes, "priorAuthorization"),
+            ReasonReference = new ResourceReference(request.ClaimFullUrl),
+        };
+        task.Input.Add(new Hl7.Fhir.Model.Task.ParameterComponent
+        {
+            Type = new CodeableConcept(PasUrls.TempCodes, "payer-url"),
+            Value = new FhirUrl(baseUrl),
+        });
+        foreach (var code in loinc)
+        {
+            task.Input.Add(new Hl7.Fhir.Model.Task.ParameterComponent
+            {
+                Extension = [new Extension(PasUrls.ServiceLineNumber, new PositiveInt(item.Sequence))],
+                Type = new CodeableConcept(PasUrls.TempCodes, "attachments-needed"),
+                Value = new CodeableConcept("http://loinc.org", code),
+            });
+        }
+        return task;
+    }
+
+    private Period ValidityPeriod(IEnumerable<AuthorizationItem> items)
+    {
+        var list = items.ToList();
+        var start = list.Select(i => i.ServiceStart).Where(s => s is not null).Order(StringComparer.Ordinal).FirstOrDefault();
+        var end = list.Select(i => i.ServiceEnd ?? i.ServiceStart).Where(s => s is not null).Order(StringComparer.Ordinal).LastOrDefault();
+        return start is null || end is null
+            ? new Period { Start = Today, End = now.Add(DefaultValidity).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) }
+            : new Period { Start = start, End = end };
+    }
+
+    private static string Disposition(string status, IReadOnlyList<AuthorizationItem> items) => status switch
+    {
+        "cancelled" => "The authorization is cancelled.",
+        "approved" => "Certified in total.",
+        "denied" => "Not certified.",
+        "pended" => $"Pended: {items.Count(i => i.Decision.Action == ReviewAction.Pended)} item(s) await documentation or clinical review.",
+        "modified" => "Certified with modifications.",
+        _ => "Partially certified; see each item.",
+    };
+
+    /// <summary>A reference to the entry the Claim's reference resolves to, by its exact fullUrl (so it resolves in the response).</summary>
+    private static ResourceReference? Ref(PasRequest request, ResourceReference? reference) =>
+        reference is null ? null
+        : request.ResolveEntry(reference) is { } entry ? new ResourceReference(entry.FullUrl)
+        : new ResourceReference { Reference = reference.Reference, Identifier = reference.Identifier };
+}

@@ -1,0 +1,351 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Policy;
+using FhirPriorAuth.Core.Storage;
+using FhirPriorAuth.Core.Validation;
+using Hl7.Fhir.Model;
+
+namespace FhirPriorAuth.Core.Pas;
+
+/// <summary>
+/// <c>Claim/$submit</c> and <c>Claim/$inquire</c>: read and check the request, validate it, decide each item from
+/// policy, and store everything it produces in one transaction before answering.
+/// </summary>
+public sealed class PriorAuthorizationService(
+    PolicyEngine policy,
+    IAuthorizationStore store,
+    ResourceInteractions interactions,
+    IPasValidator validator)
+{
+    private const int MaxSaveAttempts = 3;
+
+    /// <summary>How many authorizations one inquiry returns at most.</summary>
+    public const int MaxInquiryResults = 50;
+
+    /// <summary>Processes a submission; returns the PAS Response Bundle as JSON.</summary>
+    /// <param name="body">The parsed request body.</param>
+    /// <param name="rawBody">The body as received (stored, and hashed for replay detection).</param>
+    /// <param name="version">The PAS version of the endpoint.</param>
+    /// <param name="baseUrl">The endpoint's base URL, for the fullUrls of resources the server creates.</param>
+    /// <param name="ct">Cancellation.</param>
+    public async Task<byte[]> SubmitAsync(Resource body, byte[] rawBody, PasVersion version, string baseUrl, CancellationToken ct)
+    {
+        var request = PasRequest.Read(body, PasOperation.Submit);
+        var report = Validate(request, version, PasOperation.Submit);
+        var key = IdempotencyKey(version, request.Bundle, rawBody);
+        for (int attempt = 1; ; attempt++)
+        {
+            if (await store.FindResponseAsync(key, ct) is { } replay)
+            {
+                return replay;
+            }
+            var submission = await DecideAsync(request, report, key, rawBody, version, baseUrl, ct);
+            try
+            {
+                if (await store.SaveAsync(submission, ct))
+                {
+                    return submission.ResponseBundle;
+                }
+                // A concurrent duplicate won the unique key; its response is the answer to this one too.
+            }
+            catch (VersionConflictException) when (attempt < MaxSaveAttempts)
+            {
+                // An update of the same authorization committed first; decide again from its new state.
+            }
+            catch (VersionConflictException)
+            {
+                throw FhirException.Conflict("The authorization was changed by another request at the same time; resubmit.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Answers an inquiry with the current result of every matching authorization: a Parameters with one
+    /// <c>return</c> Bundle per authorization (2.2.1) or one Bundle with all of them (2.0.1).
+    /// </summary>
+    public async Task<Resource> InquireAsync(Resource body, PasVersion version, CancellationToken ct)
+    {
+        var request = PasRequest.Read(body, PasOperation.Inquire);
+        Validate(request, version, PasOperation.Inquire);
+        var members = PasParties.Members(request);
+        if (members.Count == 0)
+        {
+            throw FhirException.BadRequest("The inquiry identifies no member: the Patient or Coverage needs a member identifier.",
+                "Bundle.entry[0].resource.patient", OperationOutcome.IssueType.Required);
+        }
+        var candidates = await store.FindAsync(new AuthorizationLookup(members, PasParties.Providers(request)), MaxInquiryResults, ct);
+        var matches = InquiryMatch.Narrow(request, candidates, PasParties.Insurers(request));
+
+        var now = interactions.Now();
+        var bundles = new List<Bundle>();
+        foreach (var authorization in matches)
+        {
+            if (await InquiryResponseAsync(authorization, version, now, ct) is { } bundle)
+            {
+                bundles.Add(bundle);
+            }
+        }
+        if (version.WrapsInquiryInParameters())
+        {
+            return new Parameters { Parameter = bundles.Select(b => new Parameters.ParameterComponent { Name = "return", Resource = b }).ToList() };
+        }
+        var combined = new Bundle
+        {
+            Type = Bundle.BundleType.Collection,
+            Identifier = new Identifier("urn:fhirpriorauth:inquiry-response", ResourceInteractions.NewId()),
+            Timestamp = now,
+            Meta = new Meta { Profile = [version.Profile("profile-pas-inquiry-response-bundle")] },
+        };
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in bundles.SelectMany(b => b.Entry).OrderBy(e => e.Resource is ClaimResponse ? 0 : 1))
+        {
+            if (entry.FullUrl is not null && seen.Add(entry.FullUrl))
+            {
+                combined.Entry.Add(entry);
+            }
+        }
+        return combined;
+    }
+
+    /// <summary>
+    /// The current ClaimResponse, as a Claim Inquiry Response, followed by the entries of the latest submission's
+    /// response, so every reference it makes resolves exactly as it did then.
+    /// </summary>
+    private async Task<Bundle?> InquiryResponseAsync(AuthorizationRecord authorization, PasVersion version, DateTimeOffset now, CancellationToken ct)
+    {
+        if (await store.LatestResponseAsync(authorization.Number, ct) is not { } latest)
+        {
+            return null;
+        }
+        var previous = (Bundle)FhirJson.Parse(latest, "Bundle");
+        var current = FhirJson.Parse<ClaimResponse>((await interactions.ReadAsync("ClaimResponse", authorization.ClaimResponseId, ct)).Json.Span);
+        current.Meta ??= new Meta();
+        current.Meta.Profile = [version.Profile("profile-claiminquiryresponse")];
+        var bundle = new Bundle
+        {
+            Type = Bundle.BundleType.Collection,
+            Identifier = new Identifier("urn:fhirpriorauth:inquiry-response", ResourceInteractions.NewId()),
+            Timestamp = now,
+            Meta = new Meta { Profile = [version.Profile("profile-pas-inquiry-response-bundle")] },
+        };
+        bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = previous.Entry[0].FullUrl, Resource = current });
+        bundle.Entry.AddRange(previous.Entry.Skip(1));
+        return bundle;
+    }
+
+    private PasValidationReport Validate(PasRequest request, PasVersion version, PasOperation operation)
+    {
+        var report = validator.Validate(request.Bundle, version, operation);
+        if (report.Errors.Count > 0)
+        {
+            throw new FhirException(400, new OperationOutcome { Issue = report.Errors.Take(FhirJson.MaxIssues).ToList() });
+        }
+        return report;
+    }
+
+    private async Task<SubmissionRecord> DecideAsync(PasRequest request, PasValidationReport report, string key, byte[] rawBody,
+        PasVersion version, string baseUrl, CancellationToken ct)
+    {
+        var now = interactions.Now();
+        var claim = request.Claim;
+        var existing = await FindUpdatedAuthorizationAsync(request, ct);
+        var authorization = existing ?? new AuthorizationRecord
+        {
+            Number = NewAuthorizationNumber(now),
+            PasVersion = version,
+            ClaimResponseId = ResourceInteractions.NewId(),
+            ReceivedAt = now,
+        };
+        var previousItems = authorization.Items.ToDictionary(i => i.Sequence);
+        var cancelAll = CertificationType(claim) == "3";
+
+        // Items that keep their decision: unchanged items of an update. Everything else is decided now.
+        var toDecide = new HashSet<int>();
+        var decisions = new List<ItemDecision>();
+        foreach (var item in claim.Item.Where(i => i.Sequence is not null))
+        {
+            var sequence = item.Sequence!.Value;
+            if (cancelAll || IsCancelled(item))
+            {
+                decisions.Add(new ItemDecision(sequence, ReviewAction.Cancelled,
+                    cancelAll ? "Cancelled: the requester cancelled the whole authorization." : "Cancelled by the requester.",
+                    null, null, null, "cancelled-by-requester", RequestedQuantity: item.Quantity?.Value));
+            }
+            else if (existing is null || !previousItems.ContainsKey(sequence) || item.GetExtension(PasUrls.InfoChanged) is not null)
+            {
+                toDecide.Add(sequence);
+            }
+        }
+        var policyRequest = new PolicyRequest(claim, request.Bundle, request.Resolve, now);
+        decisions.AddRange(policy.Decide(policyRequest, toDecide));
+
+        foreach (var decision in decisions)
+        {
+            var claimItem = claim.Item.First(i => i.Sequence == decision.Sequence);
+            var (start, end) = ServiceDates(claimItem);
+            previousItems[decision.Sequence] = new AuthorizationItem(decision.Sequence,
+                PolicyEngine.ItemCodes(policyRequest, claimItem).Select(c => $"{c.System}|{c.Code}").ToList(), start, end, decision, now);
+        }
+        if (cancelAll)
+        {
+            foreach (var sequence in previousItems.Keys.ToList().Where(s => previousItems[s].Decision.Action != ReviewAction.Cancelled))
+            {
+                var old = previousItems[sequence];
+                var cancelled = old.Decision with { Action = ReviewAction.Cancelled, Reason = "Cancelled: the requester cancelled the whole authorization.", RuleId = "cancelled-by-requester" };
+                decisions.Add(cancelled);
+                previousItems[sequence] = old with { Decision = cancelled, DecidedAt = now };
+            }
+        }
+
+        authorization.Items = previousItems.Values.OrderBy(i => i.Sequence).ToList();
+        authorization.Status = OverallStatus(authorization.Items);
+        authorization.Expedited = IsExpedited(claim);
+        authorization.UpdatedAt = now;
+        authorization.Members = Merge(authorization.Members, PasParties.Members(request));
+        authorization.Providers = Merge(authorization.Providers, PasParties.Providers(request));
+        authorization.Insurers = Merge(authorization.Insurers, PasParties.Insurers(request));
+        authorization.ClaimUrls = authorization.ClaimUrls.Append(request.ClaimFullUrl).Distinct().ToList();
+        authorization.ClaimIdentifiers = Merge(authorization.ClaimIdentifiers,
+            claim.Identifier.Where(i => i.Value is not null).Select(i => new IdentifierKey(i.System, i.Value!)).ToList());
+
+        // The stored Claim gets the server's id; the request's copy in the response keeps the submitter's.
+        var storedClaim = (Claim)claim.DeepCopy();
+        var claimId = ResourceInteractions.NewId();
+        authorization.ClaimId = claimId;
+        var builder = new ClaimResponseBuilder(version, baseUrl, now);
+        var built = builder.Build(request, authorization, authorization.ClaimResponseId, ResourceInteractions.NewId);
+
+        var responseVersion = authorization.ClaimResponseVersion;
+        authorization.ClaimResponseVersion = responseVersion + 1;
+        var writes = new List<ResourceWrite>
+        {
+            interactions.PrepareWrite(storedClaim, claimId, 1, 0),
+            interactions.PrepareWrite(built.ClaimResponse, authorization.ClaimResponseId, responseVersion + 1, responseVersion),
+        };
+        writes.AddRange(built.FollowUps.Select(r => interactions.PrepareWrite(r, r.Id!, 1, 0)));
+
+        var responseBundle = ResponseBundle(request, built, builder, now);
+        return new SubmissionRecord(ResourceInteractions.NewId(), key,
+            request.Bundle.Identifier?.Value is { } v ? new IdentifierKey(request.Bundle.Identifier.System, v) : null,
+            now, authorization, existing is null, decisions, writes, rawBody, FhirJson.ToBytes(responseBundle),
+            report.Warnings.Select(w => $"{w.Expression.FirstOrDefault()}: {w.Diagnostics}").ToList());
+    }
+
+    /// <summary>
+    /// The response Bundle: the ClaimResponse, the follow-up resources, then every request entry the ClaimResponse or
+    /// the Claim reaches, echoed with its fullUrl (the prior Claim's own prior is not reached, PAS spec-66).
+    /// </summary>
+    private static Bundle ResponseBundle(PasRequest request, DecisionResources built, ClaimResponseBuilder builder, DateTimeOffset now)
+    {
+        var bundle = new Bundle
+        {
+            Type = Bundle.BundleType.Collection,
+            Identifier = new Identifier("urn:fhirpriorauth:response-bundle", built.ClaimResponse.Id),
+            Timestamp = now,
+        };
+        bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = builder.FullUrl(built.ClaimResponse), Resource = built.ClaimResponse });
+        foreach (var followUp in built.FollowUps)
+        {
+            bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = builder.FullUrl(followUp), Resource = followUp });
+        }
+        foreach (var entry in request.Closure(request.ClaimEntry))
+        {
+            bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = entry.FullUrl, Resource = entry.Resource });
+        }
+        return bundle;
+    }
+
+    /// <summary>Finds the authorization a Claim Update changes: by our authorization number, else by the prior Claim it names.</summary>
+    private async Task<AuthorizationRecord?> FindUpdatedAuthorizationAsync(PasRequest request, CancellationToken ct)
+    {
+        var claim = request.Claim;
+        var related = claim.Related.FirstOrDefault(r =>
+            r.Relationship?.Coding.Any(c => c.Code is "prior" or "replaces") == true && r.Claim is not null);
+        if (related is null)
+        {
+            return null;
+        }
+        var priorEntry = request.ResolveEntry(related.Claim!);
+        var priorClaim = priorEntry?.Resource as Claim;
+        foreach (var number in AuthorizationNumbers(claim).Concat(priorClaim is null ? [] : AuthorizationNumbers(priorClaim)).Distinct())
+        {
+            if (await store.ReadAsync(number, ct) is { } byNumber)
+            {
+                return byNumber;
+            }
+        }
+        var members = PasParties.Members(request);
+        if (members.Count == 0)
+        {
+            return null;
+        }
+        var candidates = await store.FindAsync(new AuthorizationLookup(members, PasParties.Providers(request)), MaxInquiryResults, ct);
+        var priorUrl = priorEntry?.FullUrl ?? related.Claim!.Reference;
+        var priorIdentifiers = priorClaim?.Identifier.Where(i => i.Value is not null).Select(i => new IdentifierKey(i.System, i.Value!)).ToList() ?? [];
+        return candidates.FirstOrDefault(a => priorUrl is not null && a.ClaimUrls.Contains(priorUrl))
+            ?? candidates.FirstOrDefault(a => a.ClaimIdentifiers.Intersect(priorIdentifiers).Any() && priorIdentifiers.Count > 0 && related.Claim!.Identifier is not null);
+    }
+
+    /// <summary>Authorization numbers a Claim carries (REF-BB, REF-NT) at Claim and item level.</summary>
+    internal static IEnumerable<string> AuthorizationNumbers(Claim claim) =>
+        claim.Extension.Concat(claim.Item.SelectMany(i => i.Extension))
+            .Where(e => e.Url == PasUrls.AuthorizationNumber || e.Url == PasUrls.AdministrationReferenceNumber)
+            .Select(e => (e.Value as FhirString)?.Value)
+            .OfType<string>();
+
+    private static string? CertificationType(Claim claim) =>
+        (claim.GetExtension(PasUrls.CertificationType)?.Value as CodeableConcept)?.Coding.FirstOrDefault()?.Code;
+
+    private static bool IsCancelled(Claim.ItemComponent item) =>
+        item.ModifierExtension.Any(e => e.Url == PasUrls.InfoCancelled && e.Value is FhirBoolean { Value: true }) ||
+        (item.GetExtension(PasUrls.CertificationType)?.Value as CodeableConcept)?.Coding.Any(c => c.Code == "3") == true;
+
+    /// <summary>Expedited when the Claim priority is stat/urgent or the level of service is urgent or emergency (X12 1338 U, 03).</summary>
+    public static bool IsExpedited(Claim claim) =>
+        claim.Priority?.Coding.Any(c => c.Code is "stat" or "urgent") == true ||
+        (claim.GetExtension(PasUrls.LevelOfService)?.Value as CodeableConcept)?.Coding.Any(c => c.Code is "U" or "03") == true;
+
+    private static string OverallStatus(IReadOnlyList<AuthorizationItem> items)
+    {
+        var actions = items.Select(i => i.Decision.Action).Distinct().ToList();
+        var active = actions.Where(a => a != ReviewAction.Cancelled).ToList();
+        return active.Count switch
+        {
+            0 => "cancelled",
+            _ when active.Contains(ReviewAction.Pended) => "pended",
+            1 => active[0] switch
+            {
+                ReviewAction.Approved => "approved",
+                ReviewAction.Denied => "denied",
+                _ => "modified",
+            },
+            _ => "partial",
+        };
+    }
+
+    private static (string? Start, string? End) ServiceDates(Claim.ItemComponent item) => item.Serviced switch
+    {
+        Date d => (d.Value, d.Value),
+        Period p => (p.Start?[..Math.Min(10, p.Start.Length)], p.End?[..Math.Min(10, p.End.Length)]),
+        _ => (null, null),
+    };
+
+    private static List<IdentifierKey> Merge(List<IdentifierKey> existing, IReadOnlyList<IdentifierKey> added) =>
+        existing.Concat(added).Distinct().ToList();
+
+    /// <summary>Same version, same Bundle.identifier and same bytes is a replay; anything else is processed.</summary>
+    private static string IdempotencyKey(PasVersion version, Bundle bundle, byte[] rawBody) =>
+        $"{version.Label()}|{bundle.Identifier?.System}|{bundle.Identifier?.Value}|{Convert.ToHexString(SHA256.HashData(rawBody))}";
+
+    /// <summary>A unique, readable authorization number: PA, the date, and random letters and digits.</summary>
+    private static string NewAuthorizationNumber(DateTimeOffset now)
+    {
+        const string alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        var suffix = string.Create(10, 0, (span, _) =>
+        {
+            for (int i = 0; i < span.Length; i++) span[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
+        });
+        return $"PA{now.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}-{suffix}";
+    }
+}
