@@ -90,6 +90,61 @@ public abstract class SqlDialect
     public virtual string DeleteConditionalKeysOf =>
         "DELETE FROM ConditionalKey WHERE resource_type = @Type AND resource_id = @Id";
 
+    /// <summary>Reads one authorization.</summary>
+    public virtual string ReadAuthorization =>
+        "SELECT detail AS Detail, row_version AS RowVersion FROM PriorAuthorization WHERE authorization_number = @Number";
+
+    /// <summary>
+    /// Authorizations with one of the member keys <c>@m0..</c> and, when <paramref name="providers"/> is positive,
+    /// one of the provider keys <c>@p0..</c>; newest first, at most <c>@Limit</c>.
+    /// </summary>
+    public string FindAuthorizations(int members, int providers)
+    {
+        static string List(string prefix, int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => $"@{prefix}{i}"));
+        var provider = providers > 0
+            ? $" AND a.authorization_number IN (SELECT authorization_number FROM AuthorizationKey WHERE kind = 'provider' AND key_value IN ({List("p", providers)}))"
+            : "";
+        return $"SELECT {Top("@Limit")}a.detail AS Detail, a.row_version AS RowVersion FROM PriorAuthorization a " +
+            $"WHERE a.authorization_number IN (SELECT authorization_number FROM AuthorizationKey WHERE kind = 'member' AND key_value IN ({List("m", members)})){provider} " +
+            $"ORDER BY a.updated_at DESC{Limit("@Limit")}";
+    }
+
+    /// <summary>Claims a submission's idempotency key and stores it; fails on the unique key for a replay.</summary>
+    public virtual string InsertSubmission =>
+        "INSERT INTO Submission (submission_id, authorization_number, idempotency_hash, bundle_identifier, received_at, request_body, response_body, warnings) " +
+        "VALUES (@Id, @Number, @Hash, @BundleIdentifier, @ReceivedAt, @RequestBody, @ResponseBody, @Warnings)";
+
+    /// <summary>The stored response of a replayed submission.</summary>
+    public virtual string ReadSubmissionResponse =>
+        "SELECT response_body FROM Submission WHERE idempotency_hash = @Hash";
+
+    /// <summary>The response of the latest submission for an authorization.</summary>
+    public virtual string ReadLatestResponse =>
+        $"SELECT {Top("1")}response_body FROM Submission WHERE authorization_number = @Number ORDER BY received_at DESC, submission_id DESC{Limit("1")}";
+
+    /// <summary>Opens an authorization.</summary>
+    public virtual string InsertAuthorization =>
+        "INSERT INTO PriorAuthorization (authorization_number, pas_version, status, expedited, claim_response_id, received_at, updated_at, row_version, detail) " +
+        "VALUES (@Number, @PasVersion, @Status, @Expedited, @ClaimResponseId, @ReceivedAt, @UpdatedAt, @RowVersion, @Detail)";
+
+    /// <summary>Updates an authorization if nobody changed it since it was read (0 rows otherwise).</summary>
+    public virtual string UpdateAuthorization =>
+        "UPDATE PriorAuthorization SET status = @Status, expedited = @Expedited, updated_at = @UpdatedAt, row_version = @RowVersion, detail = @Detail " +
+        "WHERE authorization_number = @Number AND row_version = @ExpectedRowVersion";
+
+    /// <summary>Drops an authorization's lookup keys before they are written again.</summary>
+    public virtual string DeleteAuthorizationKeys =>
+        "DELETE FROM AuthorizationKey WHERE authorization_number = @Number";
+
+    /// <summary>Adds a lookup key.</summary>
+    public virtual string InsertAuthorizationKey =>
+        "INSERT INTO AuthorizationKey (kind, key_value, authorization_number) VALUES (@Kind, @Key, @Number)";
+
+    /// <summary>Records the decision on one item.</summary>
+    public virtual string InsertItemDecision =>
+        "INSERT INTO ItemDecision (submission_id, authorization_number, item_sequence, review_action, policy_id, policy_version, rule_id, reason, decided_at) " +
+        "VALUES (@SubmissionId, @Number, @Sequence, @ReviewAction, @PolicyId, @PolicyVersion, @RuleId, @Reason, @DecidedAt)";
+
     /// <summary>Creates the schema-version table when it is missing.</summary>
     public abstract string CreateSchemaVersionTable { get; }
 

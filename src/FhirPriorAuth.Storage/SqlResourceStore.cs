@@ -44,13 +44,17 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<WriteResult>> CommitAsync(IReadOnlyList<ResourceWrite> changes, CancellationToken ct)
+    public Task<IReadOnlyList<WriteResult>> CommitAsync(IReadOnlyList<ResourceWrite> changes, CancellationToken ct) =>
+        RetryTransientAsync(() => CommitOnceAsync(changes, ct), ct);
+
+    /// <summary>Runs a whole transaction again when the database reports a transient failure (deadlock, failover).</summary>
+    internal async Task<T> RetryTransientAsync<T>(Func<Task<T>> transaction, CancellationToken ct)
     {
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                return await CommitOnceAsync(changes, ct);
+                return await transaction();
             }
             catch (DbException e) when (dialect.IsTransient(e) && attempt < MaxTransientAttempts)
             {
@@ -72,7 +76,8 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
         return results;
     }
 
-    private async Task<WriteResult> WriteAsync(DbConnection connection, DbTransaction tx, ResourceWrite write, CancellationToken ct)
+    /// <summary>Writes one version inside the caller's transaction (the authorization store writes resources with its own rows).</summary>
+    internal async Task<WriteResult> WriteAsync(DbConnection connection, DbTransaction tx, ResourceWrite write, CancellationToken ct)
     {
         if (write.IfNoneExist is { } criteria)
         {

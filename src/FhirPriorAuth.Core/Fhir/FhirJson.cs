@@ -19,6 +19,13 @@ public static class FhirJson
     public const int MaxIssues = 100;
 
     private static readonly FhirJsonDeserializer Deserializer = new(new DeserializerSettings());
+
+    // PAS receivers SHALL ignore unsupported non-modifier elements, so PAS operations parse leniently.
+    // An empty array (Inferno's "entry": []) is left to the caller, whose own rule explains what is missing.
+    private static readonly FhirJsonDeserializer LenientDeserializer =
+        new(new DeserializerSettings { AcceptUnknownMembers = true }.Ignoring([EmptyArrayCode]));
+
+    private const string EmptyArrayCode = "JSON121";
     private static readonly FhirJsonSerializer Serializer = new();
 
     /// <summary>Writer settings for FHIR JSON: '+' and quotes stay readable (FHIR JSON is not embedded in HTML).</summary>
@@ -28,7 +35,26 @@ public static class FhirJson
     /// <summary>Parses a resource; throws a 400 <see cref="FhirException"/> when it is not valid FHIR JSON.</summary>
     /// <param name="json">UTF-8 JSON.</param>
     /// <param name="expectedType">When given, the <c>resourceType</c> the caller requires.</param>
-    public static Resource Parse(ReadOnlySpan<byte> json, string? expectedType = null)
+    public static Resource Parse(ReadOnlySpan<byte> json, string? expectedType = null) => Parse(json, expectedType, lenient: false);
+
+    /// <summary>
+    /// Parses a resource, ignoring elements the FHIR R4 model does not define (they are dropped, not echoed);
+    /// everything else is checked as strictly as <see cref="Parse(ReadOnlySpan{byte}, string?)"/>.
+    /// </summary>
+    public static Resource ParseIgnoringUnknownElements(ReadOnlySpan<byte> json, string? expectedType = null)
+    {
+        var resource = Parse(json, expectedType, lenient: true);
+        foreach (var (node, _) in FhirTree.Walk(resource, resource.TypeName))
+        {
+            if (node.HasOverflow)
+            {
+                node.ClearOverflow();
+            }
+        }
+        return resource;
+    }
+
+    private static Resource Parse(ReadOnlySpan<byte> json, string? expectedType, bool lenient)
     {
         if (json.IsEmpty)
         {
@@ -39,7 +65,7 @@ public static class FhirJson
         Resource resource;
         try
         {
-            resource = Deserializer.DeserializeResource(ref reader);
+            resource = (lenient ? LenientDeserializer : Deserializer).DeserializeResource(ref reader);
         }
         catch (DeserializationFailedException e)
         {
@@ -90,7 +116,7 @@ public static class FhirJson
         var errors = e.Exceptions.ToList();
         foreach (var error in errors.Take(MaxIssues))
         {
-            var (message, path) = error is CodedValidationException coded
+            var (message, path) = error is Hl7.Fhir.Utility.ExtendedCodedException coded
                 ? (coded.BaseErrorMessage, coded.InstancePath)
                 : (error.Message, null);
             outcome.Issue.Add(Outcomes.Issue(OperationOutcome.IssueSeverity.Error,

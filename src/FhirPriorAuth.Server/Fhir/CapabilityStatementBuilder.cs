@@ -1,4 +1,5 @@
 using System.Reflection;
+using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Search;
 using Hl7.Fhir.Model;
 
@@ -8,7 +9,8 @@ namespace FhirPriorAuth.Server.Fhir;
 /// <param name="ResourceType">The type it is invoked on, or null for a system-level operation.</param>
 /// <param name="Name">The operation code without <c>$</c>.</param>
 /// <param name="Definition">The canonical URL of its OperationDefinition.</param>
-public sealed record FhirOperationRegistration(string? ResourceType, string Name, string Definition);
+/// <param name="PasVersion">The PAS base it is served on; null for every base.</param>
+public sealed record FhirOperationRegistration(string? ResourceType, string Name, string Definition, PasVersion? PasVersion = null);
 
 /// <summary>Builds <c>/metadata</c> from what is really wired: the registry's types and parameters and the registered operations.</summary>
 public sealed class CapabilityStatementBuilder(SearchParameterRegistry registry, IEnumerable<FhirOperationRegistration> operations)
@@ -28,9 +30,10 @@ public sealed class CapabilityStatementBuilder(SearchParameterRegistry registry,
     private static readonly string SoftwareVersion =
         typeof(CapabilityStatementBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
-    /// <summary>The CapabilityStatement of the FHIR base at <paramref name="baseUrl"/>.</summary>
-    public CapabilityStatement Build(string baseUrl)
+    /// <summary>The CapabilityStatement of the FHIR base at <paramref name="baseUrl"/>, which serves PAS <paramref name="pas"/>.</summary>
+    public CapabilityStatement Build(string baseUrl, PasVersion pas)
     {
+        var served = operations.Where(o => o.PasVersion is null || o.PasVersion == pas).ToList();
         var rest = new CapabilityStatement.RestComponent
         {
             Mode = CapabilityStatement.RestfulCapabilityMode.Server,
@@ -51,10 +54,10 @@ public sealed class CapabilityStatementBuilder(SearchParameterRegistry registry,
                 SearchParam = registry.For(type).OrderBy(p => p.Name, StringComparer.Ordinal)
                     .Select(p => new CapabilityStatement.SearchParamComponent { Name = p.Name, Definition = p.Url, Type = p.Type })
                     .ToList(),
-                Operation = operations.Where(o => o.ResourceType == type).Select(ToComponent).ToList(),
+                Operation = served.Where(o => o.ResourceType == type).Select(ToComponent).ToList(),
             });
         }
-        rest.Operation = operations.Where(o => o.ResourceType is null).Select(ToComponent).ToList();
+        rest.Operation = served.Where(o => o.ResourceType is null).Select(ToComponent).ToList();
 
         return new CapabilityStatement
         {
@@ -62,7 +65,15 @@ public sealed class CapabilityStatementBuilder(SearchParameterRegistry registry,
             Date = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd"),
             Kind = CapabilityStatementKind.Instance,
             Software = new CapabilityStatement.SoftwareComponent { Name = "FhirPriorAuth", Version = SoftwareVersion },
-            Implementation = new CapabilityStatement.ImplementationComponent { Description = "FhirPriorAuth prior-authorization server", Url = baseUrl },
+            Implementation = new CapabilityStatement.ImplementationComponent
+            {
+                Description = $"FhirPriorAuth prior-authorization server, Da Vinci PAS {pas.Label()}",
+                Url = baseUrl,
+            },
+            Name = "FhirPriorAuthPas" + pas.Label().Replace(".", "", StringComparison.Ordinal),
+            Title = $"FhirPriorAuth (Da Vinci PAS {pas.Label()})",
+            Instantiates = ["http://hl7.org/fhir/us/davinci-pas/CapabilityStatement/IntermediaryCapabilities|" + pas.Label()],
+            ImplementationGuide = ["http://hl7.org/fhir/us/davinci-pas/ImplementationGuide/hl7.fhir.us.davinci-pas|" + pas.Label()],
             FhirVersion = FHIRVersion.N4_0_1,
             Format = [Server.Fhir.FhirHttp.FhirJson, "json"],
             Rest = [rest],

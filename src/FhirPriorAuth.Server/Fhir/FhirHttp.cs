@@ -33,7 +33,7 @@ public static class FhirHttp
         var configured = context.RequestServices.GetRequiredService<FhirOptions>().PublicBaseUrl;
         if (!string.IsNullOrEmpty(configured))
         {
-            return configured.TrimEnd('/') + (prefix == "/fhir" ? "" : prefix);
+            return configured.TrimEnd('/') + prefix;
         }
         var request = context.Request;
         return $"{request.Scheme}://{request.Host}{request.PathBase}{prefix}";
@@ -62,7 +62,11 @@ public static class FhirHttp
     }
 
     /// <summary>Reads and parses the body as a FHIR JSON resource (415 for other media types, 400 for bad JSON).</summary>
-    public static async Task<Resource> ReadResourceAsync(HttpContext context, string? expectedType)
+    public static async Task<Resource> ReadResourceAsync(HttpContext context, string? expectedType) =>
+        Core.Fhir.FhirJson.Parse(await ReadJsonBodyAsync(context), expectedType);
+
+    /// <summary>Reads the body bytes of a FHIR JSON request (415 for other media types).</summary>
+    public static async Task<byte[]> ReadJsonBodyAsync(HttpContext context)
     {
         var contentType = context.Request.ContentType;
         var mediaType = MediaTypeHeaderValue.TryParse(contentType, out var parsed) ? parsed.MediaType.Value : null;
@@ -73,7 +77,7 @@ public static class FhirHttp
         }
         using var buffer = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        return Core.Fhir.FhirJson.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), expectedType);
+        return buffer.ToArray();
     }
 
     /// <summary>The client's <c>Prefer: return=</c> choice.</summary>
@@ -129,17 +133,21 @@ public static class FhirHttp
         await writer.FlushAsync(context.RequestAborted);
     }
 
-    /// <summary>Writes stored JSON as the response body without re-parsing it (unless pretty printing is asked for).</summary>
-    public static async System.Threading.Tasks.Task WriteStoredAsync(HttpContext context, StoredResource stored)
+    /// <summary>Writes ready FHIR JSON as the response body (re-parsed only for <c>_pretty</c>).</summary>
+    public static async System.Threading.Tasks.Task WriteJsonAsync(HttpContext context, ReadOnlyMemory<byte> json)
     {
         if (Pretty(context))
         {
-            await WriteResourceAsync(context, Core.Fhir.FhirJson.Parse(stored.Json.Span));
+            await WriteResourceAsync(context, Core.Fhir.FhirJson.Parse(json.Span));
             return;
         }
         context.Response.ContentType = FhirJson + "; charset=utf-8";
-        await context.Response.BodyWriter.WriteAsync(stored.Json, context.RequestAborted);
+        await context.Response.BodyWriter.WriteAsync(json, context.RequestAborted);
     }
+
+    /// <summary>Writes stored JSON as the response body without re-parsing it (unless pretty printing is asked for).</summary>
+    public static System.Threading.Tasks.Task WriteStoredAsync(HttpContext context, StoredResource stored) =>
+        WriteJsonAsync(context, stored.Json);
 
     private static bool Pretty(HttpContext context) => context.Request.Query["_pretty"] == "true";
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Storage;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.WebUtilities;
@@ -10,8 +11,8 @@ namespace FhirPriorAuth.Server.Fhir;
 /// <summary>The FHIR RESTful API: metadata, CRUD, history and search for every owned resource type.</summary>
 public static class FhirRestEndpoints
 {
-    /// <summary>Maps the FHIR REST API under <paramref name="prefix"/> (e.g. <c>/fhir</c>).</summary>
-    public static RouteGroupBuilder MapFhirRest(this IEndpointRouteBuilder app, string prefix)
+    /// <summary>Maps the FHIR REST API under <paramref name="prefix"/> (e.g. <c>/fhir</c>), a base serving PAS <paramref name="pas"/>.</summary>
+    public static RouteGroupBuilder MapFhirRest(this IEndpointRouteBuilder app, string prefix, PasVersion pas)
     {
         var fhir = app.MapGroup(prefix).AddEndpointFilter(async (context, next) =>
         {
@@ -20,7 +21,7 @@ public static class FhirRestEndpoints
         });
 
         fhir.MapGet("/metadata", (HttpContext http, CapabilityStatementBuilder capabilities) =>
-            FhirHttp.WriteResourceAsync(http, capabilities.Build(FhirHttp.BaseUrl(http, prefix))));
+            FhirHttp.WriteResourceAsync(http, capabilities.Build(FhirHttp.BaseUrl(http, prefix), pas)));
 
         fhir.MapGet("/_history", (HttpContext http, ResourceInteractions fhir) => History(http, fhir, prefix, null, null));
         fhir.MapPost("/", () => Task.FromException(FhirException.BadRequest(

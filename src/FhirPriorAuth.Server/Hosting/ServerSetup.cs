@@ -2,6 +2,8 @@ using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Search;
 using FhirPriorAuth.Core.Storage;
 using FhirPriorAuth.Server.Fhir;
+using FhirPriorAuth.Server.Pas;
+using FhirPriorAuth.Server.Validation;
 using FhirPriorAuth.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
@@ -24,13 +26,16 @@ public static class ServerSetup
         }
         var dialect = storage.CreateDialect();
         builder.Services.AddSingleton(dialect);
-        builder.Services.AddSingleton<IResourceStore>(new SqlResourceStore(dialect));
+        var resources = new SqlResourceStore(dialect);
+        builder.Services.AddSingleton<IResourceStore>(resources);
         builder.Services.AddSingleton(new MigrationRunner(dialect));
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(SearchParameterRegistry.Default);
         builder.Services.AddSingleton<ResourceInteractions>();
         builder.Services.AddSingleton<CapabilityStatementBuilder>();
+        builder.Services.AddPas(builder.Configuration, resources);
+        builder.Services.AddPasValidation(builder.Configuration, builder.Environment);
 
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddHostedService<StartupWork>();
@@ -46,7 +51,10 @@ public static class ServerSetup
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-        app.MapFhirRest("/fhir");
+        foreach (var (prefix, version) in PasSetup.Bases)
+        {
+            app.MapFhirRest(prefix, version).MapPas(prefix, version);
+        }
         return app;
     }
 }

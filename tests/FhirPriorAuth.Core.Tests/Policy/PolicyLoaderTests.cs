@@ -1,4 +1,5 @@
 using FhirPriorAuth.Core.Policy;
+using FhirPriorAuth.Tests;
 using static FhirPriorAuth.Core.Tests.Policy.PolicyRequestFaker;
 
 namespace FhirPriorAuth.Core.Tests.Policy;

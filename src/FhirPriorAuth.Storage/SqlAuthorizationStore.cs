@@ -1,0 +1,161 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dapper;
+using FhirPriorAuth.Core.Pas;
+using FhirPriorAuth.Core.Storage;
+
+namespace FhirPriorAuth.Storage;
+
+/// <summary>Authorizations and submissions over Dapper; a submission and its resources share one transaction.</summary>
+public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthorizationStore
+{
+    private static readonly JsonSerializerOptions DetailOptions = new()
+    {
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private SqlDialect Dialect => resources.Dialect;
+
+    /// <inheritdoc />
+    public async Task<byte[]?> FindResponseAsync(string idempotencyKey, CancellationToken ct)
+    {
+        await using var connection = await Dialect.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<byte[]>(new CommandDefinition(Dialect.ReadSubmissionResponse,
+            new { Hash = Hash(idempotencyKey) }, cancellationToken: ct));
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]?> LatestResponseAsync(string number, CancellationToken ct)
+    {
+        await using var connection = await Dialect.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<byte[]>(new CommandDefinition(Dialect.ReadLatestResponse, new { Number = number }, cancellationToken: ct));
+    }
+
+    /// <inheritdoc />
+    public async Task<AuthorizationRecord?> ReadAsync(string number, CancellationToken ct)
+    {
+        await using var connection = await Dialect.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<DetailRow>(new CommandDefinition(Dialect.ReadAuthorization, new { Number = number }, cancellationToken: ct));
+        return row?.ToRecord();
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<AuthorizationRecord>> FindAsync(AuthorizationLookup lookup, int limit, CancellationToken ct)
+    {
+        if (lookup.Members.Count == 0)
+        {
+            return [];
+        }
+        var parameters = new DynamicParameters();
+        parameters.Add("Limit", limit);
+        for (int i = 0; i < lookup.Members.Count; i++) parameters.Add($"m{i}", lookup.Members[i].ToString());
+        for (int i = 0; i < lookup.Providers.Count; i++) parameters.Add($"p{i}", lookup.Providers[i].ToString());
+        await using var connection = await Dialect.OpenAsync(ct);
+        var rows = await connection.QueryAsync<DetailRow>(new CommandDefinition(
+            Dialect.FindAuthorizations(lookup.Members.Count, lookup.Providers.Count), parameters, cancellationToken: ct));
+        return rows.Select(r => r.ToRecord()).ToList();
+    }
+
+    /// <inheritdoc />
+    public Task<bool> SaveAsync(SubmissionRecord submission, CancellationToken ct) =>
+        resources.RetryTransientAsync(() => SaveOnceAsync(submission, ct), ct);
+
+    private async Task<bool> SaveOnceAsync(SubmissionRecord submission, CancellationToken ct)
+    {
+        var authorization = submission.Authorization;
+        await using var connection = await Dialect.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertSubmission, new
+            {
+                submission.Id,
+                authorization.Number,
+                Hash = Hash(submission.IdempotencyKey),
+                BundleIdentifier = submission.BundleIdentifier?.ToString(),
+                ReceivedAt = submission.ReceivedAt.UtcTicks,
+                RequestBody = submission.RequestBundle,
+                ResponseBody = submission.ResponseBundle,
+                Warnings = submission.Warnings.Count == 0 ? null : string.Join("\n", submission.Warnings),
+            }, tx, cancellationToken: ct));
+        }
+        catch (DbException e) when (Dialect.IsUniqueViolation(e))
+        {
+            await tx.RollbackAsync(ct);
+            return false;
+        }
+
+        var expected = authorization.RowVersion;
+        var row = new
+        {
+            authorization.Number,
+            PasVersion = authorization.PasVersion.Label(),
+            authorization.Status,
+            authorization.Expedited,
+            authorization.ClaimResponseId,
+            ReceivedAt = authorization.ReceivedAt.UtcTicks,
+            UpdatedAt = authorization.UpdatedAt.UtcTicks,
+            RowVersion = expected + 1,
+            ExpectedRowVersion = expected,
+            Detail = JsonSerializer.Serialize(authorization, DetailOptions),
+        };
+        if (submission.IsNewAuthorization)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertAuthorization, row, tx, cancellationToken: ct));
+        }
+        else if (await connection.ExecuteAsync(new CommandDefinition(Dialect.UpdateAuthorization, row, tx, cancellationToken: ct)) == 0)
+        {
+            throw new VersionConflictException("PriorAuthorization", authorization.Number, expected, -1);
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(Dialect.DeleteAuthorizationKeys, new { authorization.Number }, tx, cancellationToken: ct));
+        var keys = authorization.Members.Select(k => ("member", k.ToString())).Concat(authorization.Providers.Select(k => ("provider", k.ToString())))
+            .Distinct().Select(k => new { Kind = k.Item1, Key = k.Item2, authorization.Number }).ToList();
+        if (keys.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertAuthorizationKey, keys, tx, cancellationToken: ct));
+        }
+        var decisions = submission.Decisions.Select(d => new
+        {
+            SubmissionId = submission.Id,
+            authorization.Number,
+            d.Sequence,
+            ReviewAction = d.X12Code,
+            d.PolicyId,
+            d.PolicyVersion,
+            d.RuleId,
+            d.Reason,
+            DecidedAt = submission.ReceivedAt.UtcTicks,
+        }).ToList();
+        if (decisions.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertItemDecision, decisions, tx, cancellationToken: ct));
+        }
+        foreach (var write in submission.Resources)
+        {
+            await resources.WriteAsync(connection, tx, write, ct);
+        }
+        await tx.CommitAsync(ct);
+        authorization.RowVersion = expected + 1;
+        return true;
+    }
+
+    private static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    private sealed class DetailRow
+    {
+        public string Detail { get; set; } = "";
+        public int RowVersion { get; set; }
+
+        public AuthorizationRecord ToRecord()
+        {
+            var record = JsonSerializer.Deserialize<AuthorizationRecord>(Detail, DetailOptions)!;
+            record.RowVersion = RowVersion;
+            return record;
+        }
+    }
+}

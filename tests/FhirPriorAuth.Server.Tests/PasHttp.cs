@@ -1,0 +1,102 @@
+// Firely annotates nearly every element as nullable; these tests read response shapes directly and fail loudly if one is missing.
+#nullable disable warnings
+using System.Text;
+using System.Text.Json.Nodes;
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Tests;
+using Hl7.Fhir.Model;
+
+namespace FhirPriorAuth.Server.Tests;
+
+/// <summary>PAS calls and the checks Inferno makes on their answers.</summary>
+internal static class PasHttp
+{
+    public const string ReviewAction = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewAction";
+    public const string ReviewActionCode = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewActionCode";
+
+    public static string Base(string version) => version == "2.0.1" ? "pas/2.0.1/fhir" : "fhir";
+
+    public static string Inferno(string version, string file) => File.ReadAllText(Path.Combine(RepoPaths.InfernoPas(version), file));
+
+    public static string Example(string version, string file) => File.ReadAllText(Path.Combine(RepoPaths.Examples, "inferno", version, file));
+
+    public static Task<HttpResponseMessage> Submit(this HttpClient client, string version, string body) =>
+        client.PostAsync(Base(version) + "/Claim/$submit", Fhir.Json(body));
+
+    public static Task<HttpResponseMessage> Inquire(this HttpClient client, string version, string body) =>
+        client.PostAsync(Base(version) + "/Claim/$inquire", Fhir.Json(body));
+
+    /// <summary>Asserts a 200 PAS Response Bundle that Inferno's response checks accept, and returns it.</summary>
+    public static async Task<Bundle> AssertResponseBundle(this HttpResponseMessage response, string requestJson)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"$submit answered {(int)response.StatusCode}: {text}");
+        var bundle = FhirJson.Parse<Bundle>(Encoding.UTF8.GetBytes(text));
+        var request = FhirJson.ParseIgnoringUnknownElements(Encoding.UTF8.GetBytes(requestJson)) as Bundle;
+        Assert.Equal(Bundle.BundleType.Collection, bundle.Type);
+        Assert.NotNull(bundle.Identifier?.Value);
+        Assert.NotNull(bundle.Timestamp);
+        var claimResponse = Assert.IsType<ClaimResponse>(bundle.Entry[0].Resource);
+        var claim = (Claim)request!.Entry[0].Resource;
+        Assert.Equal(request.Entry[0].FullUrl, claimResponse.Request.Reference);
+        Assert.Equal(claim.Item.Select(i => i.Sequence).Order(), claimResponse.Item.Select(i => i.ItemSequence).Order());
+        Assert.All(claimResponse.Item, i => Assert.NotNull(ReviewActionOf(i.Adjudication)));
+        AssertReferencesResolve(bundle);
+        // Echoed resources keep their fullUrls and identifiers.
+        foreach (var entry in bundle.Entry.Skip(1).Where(e => request.Entry.Any(r => r.FullUrl == e.FullUrl)))
+        {
+            var original = request.Entry.Single(r => r.FullUrl == entry.FullUrl).Resource;
+            Assert.True(original.IsExactly(entry.Resource), $"{entry.FullUrl} was not echoed unchanged");
+        }
+        return bundle;
+    }
+
+    /// <summary>Inferno's rule: every reference made by the ClaimResponse (except request), and transitively by what it references, resolves to exactly one entry.</summary>
+    public static void AssertReferencesResolve(Bundle bundle)
+    {
+        var lastBase = BaseOf(bundle.Entry[^1].FullUrl!);
+        var pending = new Queue<Bundle.EntryComponent>([bundle.Entry[0]]);
+        var seen = new HashSet<string>();
+        while (pending.TryDequeue(out var entry))
+        {
+            if (!seen.Add(entry.FullUrl!)) continue;
+            foreach (var (node, path) in FhirTree.Walk(entry.Resource, entry.Resource.TypeName))
+            {
+                if (node is not ResourceReference { Reference: { Length: > 0 } target } || target.StartsWith('#') || path == "ClaimResponse.request")
+                {
+                    continue;
+                }
+                var absolute = target.Contains("://") || target.StartsWith("urn:") ? target : $"{lastBase}/{target}";
+                var matches = bundle.Entry.Where(e => e.FullUrl == absolute || e.FullUrl == target).ToList();
+                Assert.True(matches.Count == 1, $"{entry.FullUrl} {path} -> {target} resolves to {matches.Count} entries");
+                pending.Enqueue(matches[0]);
+            }
+        }
+    }
+
+    private static string BaseOf(string fullUrl)
+    {
+        var parts = fullUrl.Split('/');
+        return string.Join('/', parts.Take(parts.Length - 2));
+    }
+
+    public static string? ReviewActionOf(IEnumerable<ClaimResponse.AdjudicationComponent> adjudication) =>
+        adjudication.Select(a => a.GetExtension(ReviewAction)?.GetExtension(ReviewActionCode)?.Value as CodeableConcept)
+            .SelectMany(c => c?.Coding ?? [])
+            .FirstOrDefault(c => c.System == "https://codesystem.x12.org/005010/306")?.Code;
+
+    public static IReadOnlyList<string?> ReviewActions(this Bundle bundle) =>
+        ((ClaimResponse)bundle.Entry[0].Resource).Item.OrderBy(i => i.ItemSequence).Select(i => ReviewActionOf(i.Adjudication)).ToList();
+
+    /// <summary>A copy of a request with a new Bundle.identifier (and optionally Claim.identifier), so it is a new request.</summary>
+    public static string Fresh(string json, string? claimIdentifier = null)
+    {
+        var node = JsonNode.Parse(json)!;
+        node["identifier"]!["value"] = "T-" + Guid.NewGuid().ToString("N");
+        if (claimIdentifier is not null)
+        {
+            node["entry"]![0]!["resource"]!["identifier"]![0]!["value"] = claimIdentifier;
+        }
+        return node.ToJsonString();
+    }
+}

@@ -1,0 +1,165 @@
+// Firely annotates nearly every element as nullable; these tests read response shapes directly and fail loudly if one is missing.
+#nullable disable warnings
+using System.Net;
+using System.Text.Json.Nodes;
+using FhirPriorAuth.Tests;
+using Hl7.Fhir.Model;
+using Task = System.Threading.Tasks.Task;
+
+namespace FhirPriorAuth.Server.Tests;
+
+[Collection(ServerCollection.Name)]
+public sealed class PasSubmitTests(ServerHost server)
+{
+    private readonly HttpClient _client = server.Client;
+
+    public static TheoryData<string, string> InfernoSubmitBundles()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var version in new[] { "2.0.1", "2.2.1" })
+        {
+            foreach (var file in Directory.GetFiles(RepoPaths.InfernoPas(version), "*_submit_*.json").Select(Path.GetFileName).Order())
+            {
+                data.Add(version, file!);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(InfernoSubmitBundles))]
+    public async Task EveryInfernoSubmitBundle_GetsAResponseBundle(string version, string file)
+    {
+        var json = PasHttp.Inferno(version, file);
+        var bundle = await (await _client.Submit(version, json)).AssertResponseBundle(json);
+        var claimResponse = (ClaimResponse)bundle.Entry[0].Resource;
+        Assert.StartsWith("PA", claimResponse.PreAuthRef);
+    }
+
+    [Theory]
+    [InlineData("2.0.1", "approval_pa_submit_request_payload.json", "A1")]
+    [InlineData("2.0.1", "denial_pa_submit_request_payload.json", "A3")]
+    [InlineData("2.0.1", "pended_pa_submit_request_payload.json", "A4")]
+    [InlineData("2.2.1", "approval_pa_submit_request_payload.json", "A1")]
+    [InlineData("2.2.1", "denial_pa_submit_request_payload.json", "A3")]
+    [InlineData("2.2.1", "pended_pa_submit_request_payload.json", "A4")]
+    public async Task InfernoExamples_GetTheDemoPolicyDecision(string version, string file, string expected)
+    {
+        var json = PasHttp.Example(version, file);
+        var bundle = await (await _client.Submit(version, json)).AssertResponseBundle(json);
+        Assert.All(bundle.ReviewActions(), code => Assert.Equal(expected, code));
+        var outcome = ((ClaimResponse)bundle.Entry[0].Resource).Outcome;
+        Assert.Equal(expected == "A4" && version == "2.0.1" ? ClaimProcessingCodes.Queued : ClaimProcessingCodes.Complete, outcome);
+    }
+
+    [Theory]
+    [InlineData("2.0.1")]
+    [InlineData("2.2.1")]
+    public async Task MustSupportPair_CarriesModifiedDeniedAndDocumentationRequests(string version)
+    {
+        var json1 = PasHttp.Example(version, "must_support_pa_submit_request_payload-1.json");
+        var first = await (await _client.Submit(version, json1)).AssertResponseBundle(json1);
+        Assert.Equal(["A6", "A3"], first.ReviewActions());
+        var modified = (ClaimResponse)first.Entry[0].Resource;
+        Assert.Equal(10m, Assert.Single(modified.AddItem).Quantity.Value);
+        Assert.NotEmpty(modified.ProcessNote);
+
+        var json2 = PasHttp.Example(version, "must_support_pa_submit_request_payload-2.json");
+        var second = await (await _client.Submit(version, json2)).AssertResponseBundle(json2);
+        Assert.All(second.ReviewActions(), code => Assert.Equal("A4", code));
+        var pended = (ClaimResponse)second.Entry[0].Resource;
+        Assert.NotEmpty(pended.CommunicationRequest);
+        var communication = second.Entry.Select(e => e.Resource).OfType<CommunicationRequest>().First();
+        Assert.Contains(communication.Payload, p => (p.Content as FhirString)?.Value == "11506-3");
+        var task = second.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Task>().First();
+        Assert.Equal("attachment-request-code", task.Code.Coding[0].Code);
+        Assert.Contains(task.Input, i => (i.Value as CodeableConcept)?.Coding[0].Code == "34117-2");
+
+        // What the server created is readable and searchable through the REST API.
+        var taskUrl = second.Entry.First(e => e.Resource is Hl7.Fhir.Model.Task).FullUrl!;
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync(taskUrl)).StatusCode);
+        var claimResponseUrl = second.Entry[0].FullUrl!;
+        var stored = await (await _client.GetAsync(claimResponseUrl)).ReadAs<ClaimResponse>();
+        Assert.Equal(pended.PreAuthRef, stored.PreAuthRef);
+        var search = await (await _client.GetAsync($"{PasHttp.Base(version)}/Task?code=attachment-request-code&_count=200")).ReadAs<Bundle>();
+        Assert.Contains(search.Entry, e => e.Resource.Id == task.Id);
+    }
+
+    [Theory]
+    [InlineData("2.0.1")]
+    [InlineData("2.2.1")]
+    public async Task EmptyBundle_Is400OnBothOperations(string version)
+    {
+        var json = PasHttp.Inferno(version, "nonconformant_pas_bundle.json");
+        var submit = await (await _client.Submit(version, json)).AssertOutcome(400);
+        Assert.Contains(submit.Issue, i => i.Expression.Contains("Bundle.entry"));
+        await (await _client.Inquire(version, json)).AssertOutcome(400);
+    }
+
+    [Fact]
+    public async Task ClaimUpdateChain_KeepsTheNumber_ReportsEverySequence_AndCancels()
+    {
+        string? number = null;
+        string? claimResponseUrl = null;
+        var steps = new (string File, string?[] Expected)[]
+        {
+            ("claim_update_initial_submit_payload.json", ["A1"]),
+            ("claim_update_add_item_submit_payload.json", ["A1", "A1"]),
+            ("claim_update_modify_cancel_submit_payload.json", ["A1", "C"]),
+            ("claim_update_cancel_all_submit_payload.json", ["C", "C"]),
+        };
+        // A fresh member id makes this chain independent of other tests that post the same presets.
+        var member = "M-" + Guid.NewGuid().ToString("N")[..8];
+        for (int step = 0; step < steps.Length; step++)
+        {
+            var json = WithMember(PasHttp.Inferno("2.2.1", steps[step].File), member);
+            var bundle = await (await _client.Submit("2.2.1", json)).AssertResponseBundle(json);
+            var claimResponse = (ClaimResponse)bundle.Entry[0].Resource;
+            Assert.Equal(steps[step].Expected, bundle.ReviewActions());
+            number ??= claimResponse.PreAuthRef;
+            claimResponseUrl ??= bundle.Entry[0].FullUrl;
+            Assert.Equal(number, claimResponse.PreAuthRef);
+            Assert.Equal(claimResponseUrl, bundle.Entry[0].FullUrl);
+            Assert.Equal((step + 1).ToString(), claimResponse.Meta.VersionId);
+        }
+    }
+
+    [Fact]
+    public async Task Replay_ReturnsTheStoredResponse_AndStoresNothingTwice()
+    {
+        var claimIdentifier = "REPLAY-" + Guid.NewGuid().ToString("N");
+        var json = PasHttp.Fresh(PasHttp.Example("2.2.1", "approval_pa_submit_request_payload.json"), claimIdentifier);
+        var responses = await System.Threading.Tasks.Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _client.Submit("2.2.1", json)));
+        var bodies = await System.Threading.Tasks.Task.WhenAll(responses.Select(r => r.Content.ReadAsStringAsync()));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Single(bodies.Distinct());
+        var again = await (await _client.Submit("2.2.1", json)).Content.ReadAsStringAsync();
+        Assert.Equal(bodies[0], again);
+        var search = await (await _client.GetAsync($"fhir/ClaimResponse?identifier={claimIdentifier}")).ReadAs<Bundle>();
+        Assert.Single(search.Entry);
+
+        // Same Bundle.identifier, different content: a new request with its own authorization number.
+        var changed = JsonNode.Parse(json)!;
+        changed["timestamp"] = "2026-11-27T11:00:00Z";
+        var other = await (await _client.Submit("2.2.1", changed.ToJsonString())).AssertResponseBundle(changed.ToJsonString());
+        var first = FhirPriorAuth.Core.Fhir.FhirJson.Parse<Bundle>(System.Text.Encoding.UTF8.GetBytes(bodies[0]));
+        Assert.NotEqual(((ClaimResponse)first.Entry[0].Resource).PreAuthRef, ((ClaimResponse)other.Entry[0].Resource).PreAuthRef);
+    }
+
+    private static string WithMember(string json, string member)
+    {
+        var node = JsonNode.Parse(json)!;
+        foreach (var entry in node["entry"]!.AsArray())
+        {
+            var resource = entry!["resource"]!;
+            if (resource["resourceType"]!.GetValue<string>() is "Patient" or "Coverage")
+            {
+                foreach (var identifier in resource["identifier"]?.AsArray() ?? [])
+                {
+                    identifier!["value"] = member;
+                }
+            }
+        }
+        return node.ToJsonString();
+    }
+}
