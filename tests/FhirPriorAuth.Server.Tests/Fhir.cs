@@ -14,8 +14,14 @@ internal static class Fhir
 
     public static StringContent Json(Resource resource) => Json(FhirJson.ToJson(resource));
 
-    public static async Task<T> ReadAs<T>(this HttpResponseMessage response) where T : Resource =>
-        FhirJson.Parse<T>(await response.Content.ReadAsByteArrayAsync());
+    public static async Task<T> ReadAs<T>(this HttpResponseMessage response) where T : Resource
+    {
+        var body = await response.Content.ReadAsByteArrayAsync();
+        var type = JsonNode.Parse(body)?["resourceType"]?.GetValue<string>();
+        Assert.True(type == ModelInfo.GetFhirTypeNameForType(typeof(T)),
+            $"expected a {typeof(T).Name}, got HTTP {(int)response.StatusCode}: {Encoding.UTF8.GetString(body)}");
+        return FhirJson.Parse<T>(body);
+    }
 
     /// <summary>Asserts the status and that the body is an OperationOutcome; returns it.</summary>
     public static async Task<OperationOutcome> AssertOutcome(this HttpResponseMessage response, int status)

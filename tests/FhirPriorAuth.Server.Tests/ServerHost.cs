@@ -24,6 +24,8 @@ public sealed class ServerHost : IAsyncLifetime
 
     public HttpClient Client { get; private set; } = null!;
 
+    public IServiceProvider Services => _app!.Services;
+
     /// <summary>Settings a test class needs on top of the defaults.</summary>
     public Dictionary<string, string?> Settings { get; } = new();
 
@@ -46,7 +48,8 @@ public sealed class ServerHost : IAsyncLifetime
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address + "/");
         Client = new HttpClient { BaseAddress = BaseAddress };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        // Readiness includes loading the IG packages and compiling the PAS schemas (issue 5 brings this under 5 s).
+        var deadline = DateTime.UtcNow.AddSeconds(180);
         while ((await Client.GetAsync("health/ready")).StatusCode != System.Net.HttpStatusCode.OK)
         {
             Assert.True(DateTime.UtcNow < deadline, "the server did not become ready");

@@ -131,7 +131,11 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
             Adjudication = [Adjudication(authorization, approved)],
         };
         added.Extension.Add(new Extension(PasUrls.AuthorizationNumber, new FhirString(authorization.Number)));
-        added.Extension.Add(new Extension(PasUrls.Extension("extension-itemPreAuthPeriod"), ValidityPeriod([item])));
+        if (version == PasVersion.V2_2_1)
+        {
+            // 2.0.1 allows itemPreAuthPeriod on ClaimResponse.item only.
+            added.Extension.Add(new Extension(PasUrls.Extension("extension-itemPreAuthPeriod"), ValidityPeriod([item])));
+        }
         return added;
     }
 
@@ -152,14 +156,12 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         reviewAction.Extension.Add(new Extension(PasUrls.ReviewActionCode,
             new CodeableConcept(PasUrls.ReviewActionSystem, decision.X12Code, decision.X12Display, null)));
         reviewAction.Extension.Add(new Extension("number", new FhirString($"{authorization.Number}-{decision.Sequence}")));
-        if (decision.Action is ReviewAction.Denied or ReviewAction.Modified or ReviewAction.Pended)
+        // The reason code is bound (required) to X12 886, a licensed list: it is sent when the policy names a code.
+        // The reason in plain words is always in processNote.
+        if (decision.ReasonCode is { } code && decision.Action is ReviewAction.Denied or ReviewAction.Modified or ReviewAction.Pended)
         {
-            var reason = new CodeableConcept { Text = decision.Reason };
-            if (decision.ReasonCode is { } code)
-            {
-                reason.Coding.Add(new Coding(PasUrls.ReviewReasonSystem, code));
-            }
-            reviewAction.Extension.Add(new Extension("reasonCode", reason));
+            reviewAction.Extension.Add(new Extension("reasonCode",
+                new CodeableConcept(PasUrls.ReviewReasonSystem, code) { Text = decision.Reason }));
         }
         return new ClaimResponse.AdjudicationComponent
         {
@@ -182,7 +184,9 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
             Requester = Ref(request, request.Claim.Insurer),
             Recipient = Ref(request, request.Claim.Provider) is { } provider ? [provider] : [],
             Sender = Ref(request, request.Claim.Provider),
-            Payload = loinc.Select(code => new CommunicationRequest.PayloadComponent { Content = new FhirString(code) }).ToList(),
+            // PAS allows one payload: the preferred document type; the note names every acceptable alternative.
+            Payload = [new CommunicationRequest.PayloadComponent { Content = new FhirString(loinc[0]) }],
+            Note = [new Annotation { Text = $"Item {item.Sequence}: send one of LOINC {string.Join(", ", loinc)}. {item.Decision.Reason}" }],
         };
         var lineNumber = new Extension(PasUrls.ServiceLineNumber, new PositiveInt(item.Sequence));
         if (version == PasVersion.V2_2_1)
@@ -222,7 +226,9 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         {
             task.Input.Add(new Hl7.Fhir.Model.Task.ParameterComponent
             {
-                Extension = [new Extension(PasUrls.ServiceLineNumber, new PositiveInt(item.Sequence))],
+                // 2.0.1 names the line with its own extension; 2.2.1 reuses serviceLineNumber.
+                Extension = [new Extension(version == PasVersion.V2_2_1 ? PasUrls.ServiceLineNumber : PasUrls.Extension("extension-paLineNumber"),
+                    version == PasVersion.V2_2_1 ? new PositiveInt(item.Sequence) : new Integer(item.Sequence))],
                 Type = new CodeableConcept(PasUrls.TempCodes, "attachments-needed"),
                 Value = new CodeableConcept("http://loinc.org", code),
             });

@@ -88,7 +88,12 @@ public sealed class PriorAuthorizationService(
         }
         if (version.WrapsInquiryInParameters())
         {
-            return new Parameters { Parameter = bundles.Select(b => new Parameters.ParameterComponent { Name = "return", Resource = b }).ToList() };
+            // The id keeps a no-match answer from being an empty object, which strict FHIR parsers (Firely's) refuse.
+            return new Parameters
+            {
+                Id = ResourceInteractions.NewId(),
+                Parameter = bundles.Select(b => new Parameters.ParameterComponent { Name = "return", Resource = b }).ToList(),
+            };
         }
         var combined = new Bundle
         {
@@ -233,8 +238,8 @@ public sealed class PriorAuthorizationService(
     }
 
     /// <summary>
-    /// The response Bundle: the ClaimResponse, the follow-up resources, then every request entry the ClaimResponse or
-    /// the Claim reaches, echoed with its fullUrl (the prior Claim's own prior is not reached, PAS spec-66).
+    /// The response Bundle: the ClaimResponse, the follow-up resources, then every request entry the Claim reaches,
+    /// echoed with its fullUrl (the prior Claim's own prior is not reached, PAS spec-66).
     /// </summary>
     private static Bundle ResponseBundle(PasRequest request, DecisionResources built, ClaimResponseBuilder builder, DateTimeOffset now)
     {

@@ -1,4 +1,6 @@
 using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Pas;
+using FhirPriorAuth.Core.Validation;
 using FhirPriorAuth.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -20,8 +22,8 @@ public sealed class Readiness
 /// warms the parser, FHIRPath expressions and SQL paths so that the first real request is not the slow one.
 /// <c>/health/ready</c> turns healthy when both are done.
 /// </summary>
-internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractions interactions, Readiness readiness,
-    ILogger<StartupWork> log) : BackgroundService
+internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractions interactions, FirelyPasValidator validator,
+    Readiness readiness, ILogger<StartupWork> log) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken ct)
     {
@@ -33,6 +35,16 @@ internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractio
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
         await interactions.WarmUpAsync(ct);
+        // Loading the IG packages and compiling the PAS schemas takes seconds; no request should pay for it.
+        foreach (var version in Enum.GetValues<PasVersion>())
+        {
+            var corrections = await Task.Run(() => validator.WarmUp(version), ct);
+            log.LogInformation("PAS {Version} profiles ready; {Count} corrections applied (profiles/README.md)", version.Label(), corrections.Count);
+            foreach (var correction in corrections)
+            {
+                log.LogDebug("Profile correction: {Correction}", correction);
+            }
+        }
         readiness.MarkReady();
         log.LogInformation("FhirPriorAuth is ready");
     }

@@ -1,21 +1,53 @@
-using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Validation;
-using Hl7.Fhir.Model;
 
 namespace FhirPriorAuth.Server.Validation;
 
-/// <summary>Registers PAS profile validation.</summary>
+/// <summary>Configuration section <c>Validation</c>.</summary>
+public sealed class ValidationOptions
+{
+    /// <summary>
+    /// Directories searched in order for the IG packages (<c>name-version.tgz</c> or the package-cache layout
+    /// <c>name#version/package</c>). Relative paths are tried against the content root and each of its parents.
+    /// </summary>
+    public List<string> PackageDirectories { get; set; } = [];
+
+    /// <summary>The defaults: the standard FHIR package cache, then the team's shared package folder beside the checkout.</summary>
+    public static readonly string[] DefaultPackageDirectories = ["~/.fhir/packages", "../shared/fhir-packages"];
+}
+
+/// <summary>Registers PAS profile validation over the configured IG packages.</summary>
 public static class ValidationSetup
 {
-    /// <summary>Adds the validator.</summary>
+    /// <summary>Adds the validator; a missing package stops the start with a message that says how to install it.</summary>
     public static IServiceCollection AddPasValidation(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
-        services.AddSingleton<IPasValidator, PendingValidator>();
+        var options = configuration.GetSection("Validation").Get<ValidationOptions>() ?? new ValidationOptions();
+        var configured = options.PackageDirectories.Count > 0 ? options.PackageDirectories : [.. ValidationOptions.DefaultPackageDirectories];
+        var locator = new FhirPackageLocator(configured.Select(d => Resolve(d, environment.ContentRootPath)).ToList());
+        var validator = new FirelyPasValidator(locator);
+        services.AddSingleton(validator);
+        services.AddSingleton<IPasValidator>(validator);
         return services;
     }
 
-    private sealed class PendingValidator : IPasValidator
+    private static string Resolve(string directory, string contentRoot)
     {
-        public PasValidationReport Validate(Bundle bundle, PasVersion version, PasOperation operation) => PasValidationReport.Clean;
+        if (directory.StartsWith('~'))
+        {
+            return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), directory.TrimStart('~', '/'));
+        }
+        if (Path.IsPathRooted(directory))
+        {
+            return directory;
+        }
+        for (var root = new DirectoryInfo(contentRoot); root is not null; root = root.Parent)
+        {
+            var candidate = Path.GetFullPath(Path.Combine(root.FullName, directory));
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return Path.GetFullPath(Path.Combine(contentRoot, directory));
     }
 }

@@ -1,0 +1,164 @@
+using System.Text.Json.Nodes;
+using Firely.Fhir.Validation;
+using FhirPriorAuth.Core.Pas;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Specification.Source;
+using Hl7.Fhir.Specification.Terminology;
+
+namespace FhirPriorAuth.Core.Validation;
+
+/// <summary>
+/// The PAS profiles of one version with the packages they need, corrected where Firely or the IG fall short
+/// (<c>profiles/README.md</c>), and one Firely <see cref="Validator"/> over them.
+/// </summary>
+internal sealed class PasProfiles
+{
+    private readonly Validator _validator;
+    private readonly object _gate = new();
+
+    public PasProfiles(PasVersion version, FhirPackageLocator locator, IAsyncResourceResolver core, IReadOnlyCollection<string>? skipCorrections = null)
+    {
+        Version = version;
+        Resolver = new PackageResolver(core);
+        foreach (var id in RequiredPackages(version))
+        {
+            var package = locator.Load(id);
+            Resolver.AddPackage(package.Resources);
+            if (id.Name == "hl7.fhir.us.davinci-pas")
+            {
+                Examples = package.Examples;
+            }
+        }
+
+        // E: the R5 cross-version extension PAS Claims use lives in a package that is not published for us; synthesize it.
+        if (!Resolver.TryResolveByCanonicalUriAsync(Corrections.XverClaimEncounter).GetAwaiter().GetResult().Success &&
+            core.TryResolveByCanonicalUriAsync("http://hl7.org/fhir/StructureDefinition/Extension").GetAwaiter().GetResult().Value is StructureDefinition extension)
+        {
+            Resolver.AddPackage([Corrections.SynthesizeXverClaimEncounter(extension)]);
+            Applied.Add(new AppliedCorrection("E-synthesized-xver-claim-encounter", Corrections.XverClaimEncounter, "added StructureDefinition"));
+        }
+        var available = Resolver.AllPackageResources.OfType<IVersionableConformanceResource>()
+            .Where(r => r.Url is not null)
+            .GroupBy(r => r.Url!)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(r => r.Version ?? "").ToList());
+        Applied.AddRange(Corrections.ApplyAll(Resolver.AllPackageResources.OfType<StructureDefinition>(), new CorrectionContext { AvailableVersions = available }, skipCorrections));
+        RetargetCrdCoverageInformation();
+
+        var terminology = LocalTerminologyService.CreateDefaultForCore(Resolver, new ValueSetExpanderSettings { MaxExpansionSize = 2000 });
+        var settings = new ValidationSettings
+        {
+            // X12 and other unpublished code systems cannot be checked: the terminology failure becomes a warning.
+            HandleValidateCodeServiceFailure = (_, _) => TerminologyServiceExceptionResult.Warning,
+            // The operation decides the Bundle profile; Inferno's inquiry presets declare the submit profile on the Bundle.
+            SelectValidationProfiles = (location, declared, _, _) => location == "Bundle" ? [] : declared,
+        };
+        _validator = new Validator(Resolver, terminology, referenceResolver: null, settings: settings);
+    }
+
+    public PasVersion Version { get; }
+
+    public PackageResolver Resolver { get; }
+
+    /// <summary>The corrections applied, for the log and the tests.</summary>
+    public List<AppliedCorrection> Applied { get; } = [];
+
+    /// <summary>The PAS package's examples (<c>package/example/*.json</c>), used to warm the validator.</summary>
+    public IReadOnlyDictionary<string, string> Examples { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>The packages a PAS version needs; their order decides which wins for an unversioned canonical.</summary>
+    public static IReadOnlyList<PackageId> RequiredPackages(PasVersion version) => version == PasVersion.V2_2_1
+        ? [new("hl7.fhir.us.davinci-pas", "2.2.1"), new("hl7.fhir.us.core", "7.0.0"), new("hl7.fhir.us.core", "6.1.0"), new("hl7.fhir.us.core", "3.1.1"), new("hl7.fhir.us.davinci-crd", "2.0.1")]
+        : [new("hl7.fhir.us.davinci-pas", "2.0.1"), new("hl7.fhir.us.core", "3.1.1"), new("hl7.fhir.us.core", "6.1.0"), new("hl7.fhir.us.core", "7.0.0"), new("hl7.fhir.us.davinci-crd", "2.0.1")];
+
+    /// <summary>
+    /// Validates against a profile. Firely's Validator is not documented as thread-safe, so calls are serialized per
+    /// version here; the performance issue replaces this with pooled validators over a shared schema cache.
+    /// </summary>
+    public OperationOutcome Validate(Resource resource, string profile)
+    {
+        lock (_gate)
+        {
+            return _validator.Validate(resource, profile);
+        }
+    }
+
+    /// <summary>
+    /// I: CRD 2.0.1 ext-coverage-information.coverage targets CRD profile-coverage, whose beneficiary must carry an MR
+    /// identifier; Firely checks bundled targets against it, so every PAS Coverage would need CRD's Patient rules too.
+    /// PAS validates the Coverage through Claim.insurance.coverage, so the extension targets core Coverage.
+    /// </summary>
+    private void RetargetCrdCoverageInformation()
+    {
+        var extension = Resolver.AllPackageResources.OfType<StructureDefinition>()
+            .FirstOrDefault(sd => sd.Url == Corrections.CrdSdPrefix + "ext-coverage-information");
+        foreach (var element in extension?.Snapshot?.Element.Where(e => e.ElementId == "Extension.extension:coverage.value[x]") ?? [])
+        {
+            foreach (var type in element.Type.Where(t => t.Code == "Reference"))
+            {
+                type.TargetProfile = ["http://hl7.org/fhir/StructureDefinition/Coverage"];
+                Applied.Add(new AppliedCorrection("I-crd-coverage-information-target", extension!.Url ?? "", "coverage targetProfile -> core Coverage"));
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Profile validation of PAS Bundles with Firely.Fhir.Validation, one corrected profile set per PAS version, loaded from
+/// the configured package directories. Real errors reject; the classes Inferno suppresses are returned as warnings.
+/// </summary>
+public sealed class FirelyPasValidator : IPasValidator
+{
+    private readonly Dictionary<PasVersion, Lazy<PasProfiles>> _profiles;
+
+    /// <summary>Checks that every package is present now (so a missing one stops the start); loads them on first use.</summary>
+    public FirelyPasValidator(FhirPackageLocator locator)
+    {
+        locator.RequireAll(Enum.GetValues<PasVersion>().SelectMany(PasProfiles.RequiredPackages).Distinct());
+        var core = ZipSource.CreateValidationSource();
+        _profiles = Enum.GetValues<PasVersion>().ToDictionary(v => v, v => new Lazy<PasProfiles>(() => new PasProfiles(v, locator, core)));
+    }
+
+    /// <summary>
+    /// Loads and corrects the profiles and compiles the schemas a request touches by validating the IG's own example
+    /// request Bundle; returns the corrections applied, for the log.
+    /// </summary>
+    public IReadOnlyList<string> WarmUp(PasVersion version)
+    {
+        var profiles = _profiles[version].Value;
+        if (profiles.Examples.TryGetValue("Bundle-ReferralAuthorizationBundleExample.json", out var example) &&
+            Fhir.FhirJson.ParseIgnoringUnknownElements(System.Text.Encoding.UTF8.GetBytes(example)) is Bundle bundle)
+        {
+            Validate(bundle, version, PasOperation.Submit);
+        }
+        return profiles.Applied.Select(a => $"{a.CorrectionId} {a.Profile}: {a.Change}").ToList();
+    }
+
+    /// <inheritdoc />
+    public PasValidationReport Validate(Bundle bundle, PasVersion version, PasOperation operation)
+    {
+        var profile = operation == PasOperation.Submit ? "profile-pas-request-bundle" : "profile-pas-inquiry-request-bundle";
+        return ValidateAgainst(bundle, version, profile);
+    }
+
+    /// <summary>Validates any resource against a PAS profile of the version (e.g. <c>profile-pas-response-bundle</c>), classified like requests.</summary>
+    public PasValidationReport ValidateAgainst(Resource resource, PasVersion version, string profileId)
+    {
+        var outcome = _profiles[version].Value.Validate(resource, version.Profile(profileId));
+        var (real, suppressed, warnings) = IssueClassifier.Classify(outcome, () => JsonNode.Parse(Fhir.FhirJson.ToBytes(resource)));
+        return new PasValidationReport(real.Select(Normalize).ToList(), suppressed.Select(s => s.Issue).Concat(warnings).Select(Normalize).ToList());
+    }
+
+    /// <summary>Firely writes locations like <c>Bundle.entry[0].resource[0].item[1]</c>; PAS clients expect FHIRPath expressions.</summary>
+    private static OperationOutcome.IssueComponent Normalize(OperationOutcome.IssueComponent issue)
+    {
+        var expressions = issue.Location.Concat(issue.Expression).Where(l => l is not null)
+            .Select(l => l!.Replace(".resource[0]", ".resource", StringComparison.Ordinal)).Distinct().ToList();
+        return new OperationOutcome.IssueComponent
+        {
+            Severity = issue.Severity,
+            Code = issue.Code,
+            Diagnostics = IssueClassifier.Message(issue),
+            Expression = expressions,
+        };
+    }
+}
