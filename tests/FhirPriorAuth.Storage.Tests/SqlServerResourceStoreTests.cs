@@ -26,3 +26,11 @@ public class SqlServerResourceStoreTests(SqlServerDatabase database) : ResourceS
     protected override void SkipUnlessAvailable() =>
         Skip.If(database.Store is null, $"Set {SqlServerDatabase.Variable} to a SQL Server connection string to run these tests.");
 }
+
+public class SqlServerAuthorizationStoreTests(SqlServerDatabase database) : AuthorizationStoreContract, IClassFixture<SqlServerDatabase>
+{
+    protected override SqlResourceStore Store => database.Store!;
+
+    protected override void SkipUnlessAvailable() =>
+        Skip.If(database.Store is null, $"Set {SqlServerDatabase.Variable} to a SQL Server connection string to run these tests.");
+}

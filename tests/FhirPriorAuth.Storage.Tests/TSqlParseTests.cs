@@ -82,6 +82,12 @@ public class TSqlParseTests
         AssertParses(builder.History(new HistoryQuery("Claim", "c1", DateTimeOffset.UtcNow, 10, new SearchCursor(0, 5))).Sql, "instance history");
     }
 
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(3, 2)]
+    public void TheAuthorizationLookupParses(int members, int providers) =>
+        AssertParses(Dialect.FindAuthorizations(members, providers), $"authorization lookup {members}/{providers}");
+
     [Fact]
     public void ABrokenStatementIsCaught()
     {

@@ -1,0 +1,108 @@
+using System.Text;
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Pas;
+using FhirPriorAuth.Core.Policy;
+using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Core.Storage;
+using Hl7.Fhir.Model;
+using Task = System.Threading.Tasks.Task;
+
+namespace FhirPriorAuth.Storage.Tests;
+
+/// <summary>What the authorization store must do, on SQLite always and on SQL Server when configured.</summary>
+public abstract class AuthorizationStoreContract
+{
+    protected abstract SqlResourceStore Store { get; }
+
+    protected virtual void SkipUnlessAvailable() { }
+
+    private SqlAuthorizationStore Authorizations => new(Store);
+
+    private ResourceInteractions Fhir => new(Store, SearchParameterRegistry.Default, TimeProvider.System);
+
+    private SubmissionRecord Submission(AuthorizationRecord authorization, string key, bool isNew, int claimResponseVersion)
+    {
+        var response = new ClaimResponse
+        {
+            Status = FinancialResourceStatusCodes.Active,
+            Use = ClaimUseCode.Preauthorization,
+            Patient = new ResourceReference("Patient/p"),
+            Insurer = new ResourceReference("Organization/i"),
+            Created = "2026-11-27",
+            Outcome = ClaimProcessingCodes.Complete,
+            PreAuthRef = authorization.Number,
+        };
+        var write = Fhir.PrepareWrite(response, authorization.ClaimResponseId, claimResponseVersion, claimResponseVersion - 1);
+        var decision = new ItemDecision(1, ReviewAction.Approved, "Approved.", null, "p", "1", "r");
+        return new SubmissionRecord(Guid.NewGuid().ToString("N"), key, new IdentifierKey("urn:test", key), DateTimeOffset.UtcNow,
+            authorization, isNew, [decision], [write], Encoding.UTF8.GetBytes("{}"), Encoding.UTF8.GetBytes($"{{\"v\":{claimResponseVersion}}}"), ["a warning"]);
+    }
+
+    private static AuthorizationRecord NewAuthorization(string member, string provider) => new()
+    {
+        Number = "PA-" + Guid.NewGuid().ToString("N")[..12],
+        PasVersion = PasVersion.V2_2_1,
+        Status = "approved",
+        ClaimResponseId = Guid.NewGuid().ToString("N"),
+        Members = [new IdentifierKey("urn:member", member)],
+        Providers = [new IdentifierKey("http://hl7.org/fhir/sid/us-npi", provider)],
+        ReceivedAt = DateTimeOffset.UtcNow,
+        UpdatedAt = DateTimeOffset.UtcNow,
+        Items = [new AuthorizationItem(1, ["http://www.ama-assn.org/go/cpt|99213"], "2026-12-01", "2026-12-01",
+            new ItemDecision(1, ReviewAction.Approved, "Approved.", null, "p", "1", "r"), DateTimeOffset.UtcNow)],
+    };
+
+    [SkippableFact]
+    public async Task ASubmission_IsFoundByKey_ByNumber_AndByMemberAndProvider()
+    {
+        SkipUnlessAvailable();
+        var member = Guid.NewGuid().ToString("N");
+        var authorization = NewAuthorization(member, "1234567893");
+        var key = Guid.NewGuid().ToString("N");
+        Assert.True(await Authorizations.SaveAsync(Submission(authorization, key, isNew: true, 1), default));
+
+        Assert.Equal("{\"v\":1}", Encoding.UTF8.GetString((await Authorizations.FindResponseAsync(key, default))!));
+        Assert.Equal("{\"v\":1}", Encoding.UTF8.GetString((await Authorizations.LatestResponseAsync(authorization.Number, default))!));
+        var read = await Authorizations.ReadAsync(authorization.Number, default);
+        Assert.Equal(ReviewAction.Approved, Assert.Single(read!.Items).Decision.Action);
+        Assert.Equal(1, read.RowVersion);
+
+        var found = await Authorizations.FindAsync(new AuthorizationLookup([new("urn:member", member)], [new("http://hl7.org/fhir/sid/us-npi", "1234567893")]), 10, default);
+        Assert.Equal(authorization.Number, Assert.Single(found).Number);
+        Assert.Empty(await Authorizations.FindAsync(new AuthorizationLookup([new("urn:member", member)], [new("http://hl7.org/fhir/sid/us-npi", "9876543213")]), 10, default));
+        Assert.NotNull(await Store.ReadAsync("ClaimResponse", authorization.ClaimResponseId, null, default));
+    }
+
+    [SkippableFact]
+    public async Task AReplayedKey_WritesNothing()
+    {
+        SkipUnlessAvailable();
+        var authorization = NewAuthorization(Guid.NewGuid().ToString("N"), "1234567893");
+        var key = Guid.NewGuid().ToString("N");
+        Assert.True(await Authorizations.SaveAsync(Submission(authorization, key, isNew: true, 1), default));
+        var replay = NewAuthorization(Guid.NewGuid().ToString("N"), "1234567893");
+        Assert.False(await Authorizations.SaveAsync(Submission(replay, key, isNew: true, 1), default));
+        Assert.Null(await Authorizations.ReadAsync(replay.Number, default));
+        Assert.Null(await Store.ReadAsync("ClaimResponse", replay.ClaimResponseId, null, default));
+    }
+
+    [SkippableFact]
+    public async Task AnUpdateFromAStaleRead_IsRefused_AndLeavesNoTrace()
+    {
+        SkipUnlessAvailable();
+        var authorization = NewAuthorization(Guid.NewGuid().ToString("N"), "1234567893");
+        Assert.True(await Authorizations.SaveAsync(Submission(authorization, Guid.NewGuid().ToString("N"), isNew: true, 1), default));
+        var first = (await Authorizations.ReadAsync(authorization.Number, default))!;
+        var second = (await Authorizations.ReadAsync(authorization.Number, default))!;
+        Assert.True(await Authorizations.SaveAsync(Submission(first, Guid.NewGuid().ToString("N"), isNew: false, 2), default));
+        var staleKey = Guid.NewGuid().ToString("N");
+        await Assert.ThrowsAsync<VersionConflictException>(() => Authorizations.SaveAsync(Submission(second, staleKey, isNew: false, 2), default));
+        Assert.Null(await Authorizations.FindResponseAsync(staleKey, default));
+        Assert.Equal(2, (await Authorizations.ReadAsync(authorization.Number, default))!.RowVersion);
+    }
+}
+
+public sealed class SqliteAuthorizationStoreTests(SqliteDatabase database) : AuthorizationStoreContract, IClassFixture<SqliteDatabase>
+{
+    protected override SqlResourceStore Store => database.Store;
+}
