@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Tests;
 using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FhirPriorAuth.Server.Tests;
 
@@ -78,6 +79,33 @@ internal static class PasHttp
     {
         var parts = fullUrl.Split('/');
         return string.Join('/', parts.Take(parts.Length - 2));
+    }
+
+    /// <summary>Validates with the server's own Firely setup: no errors outside the suppressed classes.</summary>
+    public static void AssertValid(this ServerHost server, Resource resource, FhirPriorAuth.Core.Pas.PasVersion version, string profile)
+    {
+        var report = server.Services.GetRequiredService<FhirPriorAuth.Core.Validation.FirelyPasValidator>().ValidateAgainst(resource, version, profile);
+        Assert.True(report.Errors.Count == 0, string.Join(Environment.NewLine, report.Errors.Concat(report.Warnings.Where(w => w.Severity == Hl7.Fhir.Model.OperationOutcome.IssueSeverity.Error)).Select(e => $"{e.Severity} {e.Diagnostics} @ {string.Join(",", e.Expression)}")));
+    }
+
+    public static FhirPriorAuth.Core.Pas.PasVersion Version(string label) =>
+        label == "2.0.1" ? FhirPriorAuth.Core.Pas.PasVersion.V2_0_1 : FhirPriorAuth.Core.Pas.PasVersion.V2_2_1;
+
+    /// <summary>The IG's example Bundles whose first entry is a Claim, read from the package .tgz at test time.</summary>
+    public static IReadOnlyList<(string Name, string Json)> IgRequestExamples(string version)
+    {
+        using var file = File.OpenRead(Path.Combine(RepoPaths.FhirPackages, $"hl7.fhir.us.davinci-pas-{version}.tgz"));
+        using var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+        using var tar = new System.Formats.Tar.TarReader(gzip);
+        var examples = new List<(string, string)>();
+        while (tar.GetNextEntry() is { } entry)
+        {
+            if (entry.DataStream is null || !entry.Name.StartsWith("package/example/Bundle-", StringComparison.Ordinal)) continue;
+            var json = new StreamReader(entry.DataStream).ReadToEnd();
+            var first = JsonNode.Parse(json)?["entry"]?[0]?["resource"]?["resourceType"]?.GetValue<string>();
+            if (first == "Claim") examples.Add((Path.GetFileName(entry.Name), json));
+        }
+        return examples;
     }
 
     public static string? ReviewActionOf(IEnumerable<ClaimResponse.AdjudicationComponent> adjudication) =>

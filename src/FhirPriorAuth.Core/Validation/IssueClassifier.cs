@@ -88,8 +88,24 @@ internal static class IssueClassifier
             }
             else warnings.Add(i);
         }
+        // "X does not validate against any of the expected profiles" summarises the failures beneath it. When no real
+        // failure is beneath it and some were suppressed, the summary goes with them: narrative XHTML issues, for one,
+        // carry no location, so "beneath" cannot always be shown.
+        foreach (var summary in real.Where(IsSummary).ToList())
+        {
+            var at = summary.Location.FirstOrDefault() ?? "";
+            var realBeneath = real.Any(r => !IsSummary(r) && r.Location.Any(l => l is not null && l.StartsWith(at, StringComparison.Ordinal)));
+            if (!realBeneath && suppressed.Count > 0)
+            {
+                real.Remove(summary);
+                suppressed.Add(("summary-of-suppressed", summary));
+            }
+        }
         return (real, suppressed, warnings);
     }
+
+    private static bool IsSummary(OperationOutcome.IssueComponent issue) =>
+        Message(issue).Contains("does not validate against any of the expected", StringComparison.Ordinal);
 
     public static string Format(OperationOutcome.IssueComponent i)
         => $"{i.Severity,-7} {i.Code,-13} {Message(i)}  @ {string.Join(", ", i.Location.Concat(i.Expression).Distinct())}";
