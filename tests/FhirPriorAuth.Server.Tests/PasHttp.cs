@@ -116,6 +116,28 @@ internal static class PasHttp
     public static IReadOnlyList<string?> ReviewActions(this Bundle bundle) =>
         ((ClaimResponse)bundle.Entry[0].Resource).Item.OrderBy(i => i.ItemSequence).Select(i => ReviewActionOf(i.Adjudication)).ToList();
 
+    /// <summary>The request moved to another member: every Patient and Coverage identifier and the subscriber id.</summary>
+    public static string WithMember(string json, string member)
+    {
+        var node = JsonNode.Parse(json)!;
+        foreach (var entry in node["entry"]!.AsArray())
+        {
+            var resource = entry!["resource"]!;
+            if (resource["resourceType"]!.GetValue<string>() is "Patient" or "Coverage")
+            {
+                foreach (var identifier in resource["identifier"]?.AsArray() ?? [])
+                {
+                    identifier!["value"] = member;
+                }
+                if (resource["subscriberId"] is not null)
+                {
+                    resource["subscriberId"] = member;
+                }
+            }
+        }
+        return node.ToJsonString();
+    }
+
     /// <summary>A copy of a request with a new Bundle.identifier (and optionally Claim.identifier), so it is a new request.</summary>
     public static string Fresh(string json, string? claimIdentifier = null)
     {

@@ -19,29 +19,8 @@ public sealed class PasInquiryAndInputTests(ServerHost server)
     private static (string Submit, string Inquire) ForNewMember(string version)
     {
         var member = "M-" + Guid.NewGuid().ToString("N")[..10];
-        return (WithMember(PasHttp.Fresh(PasHttp.Example(version, "must_support_pa_submit_request_payload-1.json")), member),
-                WithMember(PasHttp.Example(version, "must_support_pa_inquire_request_payload-1.json"), member));
-    }
-
-    private static string WithMember(string json, string member)
-    {
-        var node = JsonNode.Parse(json)!;
-        foreach (var entry in node["entry"]!.AsArray())
-        {
-            var resource = entry!["resource"]!;
-            if (resource["resourceType"]!.GetValue<string>() is "Patient" or "Coverage")
-            {
-                foreach (var identifier in resource["identifier"]?.AsArray() ?? [])
-                {
-                    identifier!["value"] = member;
-                }
-                if (resource["subscriberId"] is not null)
-                {
-                    resource["subscriberId"] = member;
-                }
-            }
-        }
-        return node.ToJsonString();
+        return (PasHttp.WithMember(PasHttp.Fresh(PasHttp.Example(version, "must_support_pa_submit_request_payload-1.json")), member),
+                PasHttp.WithMember(PasHttp.Example(version, "must_support_pa_inquire_request_payload-1.json"), member));
     }
 
     [Fact]
@@ -71,11 +50,11 @@ public sealed class PasInquiryAndInputTests(ServerHost server)
         Assert.Single(bundle.Entry, e => e.Resource is ClaimResponse);
         AssertValid(bundle, PasVersion.V2_0_1, "profile-pas-inquiry-response-bundle");
 
-        var stranger = WithMember(PasHttp.Example("2.0.1", "must_support_pa_inquire_request_payload-1.json"), "NOBODY-" + Guid.NewGuid().ToString("N"));
+        var stranger = PasHttp.WithMember(PasHttp.Example("2.0.1", "must_support_pa_inquire_request_payload-1.json"), "NOBODY-" + Guid.NewGuid().ToString("N"));
         var empty = await _client.Inquire("2.0.1", stranger);
         Assert.Equal(HttpStatusCode.OK, empty.StatusCode);
         Assert.Empty((await empty.ReadAs<Bundle>()).Entry);
-        var none = await _client.Inquire("2.2.1", WithMember(PasHttp.Example("2.2.1", "must_support_pa_inquire_request_payload-1.json"), "NOBODY-" + Guid.NewGuid().ToString("N")));
+        var none = await _client.Inquire("2.2.1", PasHttp.WithMember(PasHttp.Example("2.2.1", "must_support_pa_inquire_request_payload-1.json"), "NOBODY-" + Guid.NewGuid().ToString("N")));
         Assert.Equal(HttpStatusCode.OK, none.StatusCode);
         Assert.Empty((await none.ReadAs<Parameters>()).Parameter);
     }

@@ -148,7 +148,7 @@ public sealed class PasSubmitTests(ServerHost server)
         var member = "M-" + Guid.NewGuid().ToString("N")[..8];
         for (int step = 0; step < steps.Length; step++)
         {
-            var json = WithMember(PasHttp.Inferno("2.2.1", steps[step].File), member);
+            var json = PasHttp.WithMember(PasHttp.Inferno("2.2.1", steps[step].File), member);
             var bundle = await (await _client.Submit("2.2.1", json)).AssertResponseBundle(json);
             var claimResponse = (ClaimResponse)bundle.Entry[0].Resource;
             Assert.Equal(steps[step].Expected, bundle.ReviewActions());
@@ -180,22 +180,5 @@ public sealed class PasSubmitTests(ServerHost server)
         var other = await (await _client.Submit("2.2.1", changed.ToJsonString())).AssertResponseBundle(changed.ToJsonString());
         var first = FhirPriorAuth.Core.Fhir.FhirJson.Parse<Bundle>(System.Text.Encoding.UTF8.GetBytes(bodies[0]));
         Assert.NotEqual(((ClaimResponse)first.Entry[0].Resource).PreAuthRef, ((ClaimResponse)other.Entry[0].Resource).PreAuthRef);
-    }
-
-    private static string WithMember(string json, string member)
-    {
-        var node = JsonNode.Parse(json)!;
-        foreach (var entry in node["entry"]!.AsArray())
-        {
-            var resource = entry!["resource"]!;
-            if (resource["resourceType"]!.GetValue<string>() is "Patient" or "Coverage")
-            {
-                foreach (var identifier in resource["identifier"]?.AsArray() ?? [])
-                {
-                    identifier!["value"] = member;
-                }
-            }
-        }
-        return node.ToJsonString();
     }
 }

@@ -169,9 +169,6 @@ public sealed partial class PasRequest
     /// <summary>Resolves a reference made by the Claim to a resource in the Bundle.</summary>
     public Resource? Resolve(ResourceReference reference) => ResolveEntry(reference)?.Resource;
 
-    /// <summary>The entry with this fullUrl.</summary>
-    public Bundle.EntryComponent? Entry(string fullUrl) => _byFullUrl.GetValueOrDefault(fullUrl);
-
     /// <summary>
     /// The entries reachable from <paramref name="start"/> by references, in Bundle order, not following the
     /// <c>related.claim</c> of an included prior Claim (its grandparent is deliberately absent, PAS spec-66).

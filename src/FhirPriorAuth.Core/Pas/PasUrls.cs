@@ -15,10 +15,6 @@ public static class PasUrls
     public const string ReviewActionSystem = "https://codesystem.x12.org/005010/306";
     /// <summary>X12 886 review decision reason codes.</summary>
     public const string ReviewReasonSystem = "https://codesystem.x12.org/external/886";
-    /// <summary>X12 1322 certification type codes.</summary>
-    public const string CertificationTypeSystem = "https://codesystem.x12.org/005010/1322";
-    /// <summary>X12 1338 level of service codes.</summary>
-    public const string LevelOfServiceSystem = "https://codesystem.x12.org/005010/1338";
     /// <summary>HL7 adjudication categories.</summary>
     public const string AdjudicationSystem = "http://terminology.hl7.org/CodeSystem/adjudication";
     /// <summary>US NPI.</summary>

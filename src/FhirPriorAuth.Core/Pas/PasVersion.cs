@@ -15,14 +15,6 @@ public static class PasVersions
     /// <summary>The version label, e.g. <c>2.2.1</c>.</summary>
     public static string Label(this PasVersion version) => version == PasVersion.V2_0_1 ? "2.0.1" : "2.2.1";
 
-    /// <summary>Parses a label.</summary>
-    public static PasVersion? FromLabel(string? label) => label switch
-    {
-        "2.0.1" => PasVersion.V2_0_1,
-        "2.2.1" => PasVersion.V2_2_1,
-        _ => null,
-    };
-
     /// <summary>A PAS profile canonical of this version (unversioned URL, as the IG examples declare them).</summary>
     public static string Profile(this PasVersion version, string id) => PasUrls.StructureDefinition + id;
 

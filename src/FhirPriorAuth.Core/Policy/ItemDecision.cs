@@ -72,7 +72,4 @@ public sealed record ItemDecision(
         ReviewAction.Modified => "Modified",
         _ => "Cancelled",
     };
-
-    /// <summary>True when the item is final (not waiting for anything).</summary>
-    public bool IsFinal => Action != ReviewAction.Pended;
 }
