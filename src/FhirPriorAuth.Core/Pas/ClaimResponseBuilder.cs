@@ -15,6 +15,9 @@ public sealed record DecisionResources(ClaimResponse ClaimResponse, IReadOnlyLis
 /// </summary>
 public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, DateTimeOffset now)
 {
+    /// <summary>The CMS-0057-F time to decide: 72 hours when expedited, 7 calendar days when standard.</summary>
+    public static TimeSpan DecisionClock(bool expedited) => expedited ? TimeSpan.FromHours(72) : TimeSpan.FromDays(7);
+
     /// <summary>How long an approval is valid when the request names no service dates.</summary>
     public static readonly TimeSpan DefaultValidity = TimeSpan.FromDays(180);
 
@@ -32,7 +35,8 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         {
             Id = claimResponseId,
             Meta = new Meta { Profile = [version.Profile("profile-claimresponse")] },
-            Identifier = claim.Identifier.Take(1).Select(i => new Identifier(i.System, i.Value)).ToList(),
+            // The Claim's trace number, echoed whole (jurisdiction and sub-department extensions included).
+            Identifier = claim.Identifier.Take(1).Select(i => (Identifier)i.DeepCopy()).ToList(),
             Status = FinancialResourceStatusCodes.Active,
             Type = claim.Type,
             Use = ClaimUseCode.Preauthorization,
@@ -58,16 +62,29 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         if (items.Any(i => i.Decision.Action is ReviewAction.Approved or ReviewAction.Modified))
         {
             response.PreAuthPeriod = ValidityPeriod(items.Where(i => i.Decision.Action is ReviewAction.Approved or ReviewAction.Modified));
+            if (version == PasVersion.V2_2_1)
+            {
+                response.Extension.Add(AuthorizedProvider(request));
+            }
+        }
+        if (version == PasVersion.V2_2_1)
+        {
+            if (claim.GetExtension(PasUrls.TransmissionIdentifiers) is { } transmission)
+            {
+                response.Extension.Add(ReplyTransmission(transmission));
+            }
+            // The decision on the whole request, besides the per-item ones.
+            response.Adjudication.Add(Adjudication(authorization, OverallDecision(authorization)));
         }
 
         var followUps = new List<DomainResource>();
         foreach (var item in items)
         {
             var claimItem = claim.Item.FirstOrDefault(i => i.Sequence == item.Sequence);
-            response.Item.Add(ResponseItem(response, authorization, item, claimItem));
+            response.Item.Add(ResponseItem(request, response, authorization, item, claimItem));
             if (item.Decision.Action == ReviewAction.Modified && claimItem is not null)
             {
-                response.AddItem.Add(AuthorizedVersion(authorization, item, claimItem));
+                response.AddItem.Add(AuthorizedVersion(request, authorization, item, claimItem));
             }
             if (item.Decision.Pend == PendReason.Documentation && item.Decision.DocumentsNeeded is { Count: > 0 } needed)
             {
@@ -81,7 +98,7 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         return new DecisionResources(response, followUps);
     }
 
-    private ClaimResponse.ItemComponent ResponseItem(ClaimResponse response, AuthorizationRecord authorization,
+    private ClaimResponse.ItemComponent ResponseItem(PasRequest request, ClaimResponse response, AuthorizationRecord authorization,
         AuthorizationItem item, Claim.ItemComponent? claimItem)
     {
         var decision = item.Decision;
@@ -111,15 +128,42 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
             result.Extension.Add(new Extension(PasUrls.AuthorizationNumber, new FhirString(authorization.Number)));
             result.Extension.Add(new Extension(PasUrls.Extension("extension-itemPreAuthIssueDate"), new Date(item.DecidedAt.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))));
             result.Extension.Add(new Extension(PasUrls.Extension("extension-itemPreAuthPeriod"), ValidityPeriod([item])));
+            result.Extension.Add(AuthorizedProvider(request));
+            if (claimItem is not null)
+            {
+                result.Extension.Add(AuthorizedDetail(claimItem, decision.AuthorizedQuantity ?? claimItem.Quantity?.Value ?? 1));
+            }
         }
-        if (decision.Action == ReviewAction.Modified && claimItem is not null)
+        else if (claimItem?.GetExtension(PasUrls.AuthorizationNumber) is { } previous)
         {
-            result.Extension.Add(AuthorizedDetail(claimItem, decision.AuthorizedQuantity));
+            result.Extension.Add((Extension)previous.DeepCopy());
+        }
+        if (claimItem?.GetExtension(PasUrls.AdministrationReferenceNumber) is { } administration)
+        {
+            result.Extension.Add((Extension)administration.DeepCopy());
+        }
+        if (decision.Pend == PendReason.Documentation && PrincipalDiagnosis(request.Claim) is { } diagnosis)
+        {
+            // Tells the provider which diagnosis the requested documentation must support.
+            result.Extension.Add(new Extension(PasUrls.Extension("extension-communicatedDiagnosis"), diagnosis));
+        }
+        if (version == PasVersion.V2_2_1)
+        {
+            AddAdmissionDates(request.Claim, result.Extension);
         }
         return result;
     }
 
-    private ClaimResponse.AddedItemComponent AuthorizedVersion(AuthorizationRecord authorization, AuthorizationItem item, Claim.ItemComponent claimItem)
+    /// <summary>Item details that hold for the authorized version as requested, echoed on <c>addItem</c>.</summary>
+    private static readonly HashSet<string> EchoedOnAuthorizedItem =
+    [
+        PasUrls.AdministrationReferenceNumber, PasUrls.ItemTraceNumber, PasUrls.CertificationType, PasUrls.RequestedService,
+        PasUrls.Extension("extension-serviceItemRequestType"), PasUrls.Extension("extension-epsdtIndicator"),
+        PasUrls.Extension("extension-nursingHomeResidentialStatus"), PasUrls.Extension("extension-nursingHomeLevelOfCare"),
+        PasUrls.Extension("extension-productOrServiceCodeEnd"), PasUrls.Extension("extension-revenueUnitRateLimit"),
+    ];
+
+    private ClaimResponse.AddedItemComponent AuthorizedVersion(PasRequest request, AuthorizationRecord authorization, AuthorizationItem item, Claim.ItemComponent claimItem)
     {
         var approved = item.Decision with { Action = ReviewAction.Approved, Reason = $"Authorized as modified: {item.Decision.Reason}" };
         var added = new ClaimResponse.AddedItemComponent
@@ -133,11 +177,92 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         added.Extension.Add(new Extension(PasUrls.AuthorizationNumber, new FhirString(authorization.Number)));
         if (version == PasVersion.V2_2_1)
         {
-            // 2.0.1 allows itemPreAuthPeriod on ClaimResponse.item only.
+            // 2.0.1 allows these on ClaimResponse.item only.
             added.Extension.Add(new Extension(PasUrls.Extension("extension-itemPreAuthPeriod"), ValidityPeriod([item])));
+            added.Extension.AddRange(claimItem.Extension.Where(e => EchoedOnAuthorizedItem.Contains(e.Url ?? "")).Select(e => (Extension)e.DeepCopy()));
+            if (claimItem.Revenue is { } revenue)
+            {
+                added.Extension.Add(new Extension(PasUrls.Extension("extension-revenueCode"), (CodeableConcept)revenue.DeepCopy()));
+            }
+            AddAdmissionDates(request.Claim, added.Extension);
+            added.Provider = Ref(request, request.Claim.Provider) is { } provider ? [provider] : [];
+            added.Modifier = claimItem.Modifier.Select(m => (CodeableConcept)m.DeepCopy()).ToList();
+            added.Location = (DataType?)claimItem.Location?.DeepCopy();
+            added.UnitPrice = (Money?)claimItem.UnitPrice?.DeepCopy();
         }
         return added;
     }
+
+    private static Extension AuthorizedProvider(PasRequest request) => new()
+    {
+        Url = PasUrls.Extension("extension-itemAuthorizedProvider"),
+        Extension = Ref(request, request.Claim.Provider) is { } provider ? [new Extension("provider", provider)] : [],
+    };
+
+    /// <summary>The Claim's TransmissionIdentifiers for the reply: the payer now sends, the submitter receives.</summary>
+    private static Extension ReplyTransmission(Extension received)
+    {
+        string? Part(string url) => (received.GetExtension(url)?.Value as FhirString)?.Value;
+        var reply = new Extension { Url = PasUrls.TransmissionIdentifiers };
+        foreach (var (url, value) in new[]
+        {
+            ("applicationSenderCode", Part("applicationReceiverCode")),
+            ("applicationReceiverCode", Part("applicationSenderCode")),
+            ("interchangeSenderID", Part("interchangeReceiverID")),
+            ("interchangeReceiverID", Part("interchangeSenderID")),
+        })
+        {
+            if (value is not null)
+            {
+                reply.Extension.Add(new Extension(url, new FhirString(value)));
+            }
+        }
+        return reply;
+    }
+
+    private static ItemDecision OverallDecision(AuthorizationRecord authorization)
+    {
+        var action = authorization.Status switch
+        {
+            "approved" => ReviewAction.Approved,
+            "denied" => ReviewAction.Denied,
+            "pended" => ReviewAction.Pended,
+            "cancelled" => ReviewAction.Cancelled,
+            _ => ReviewAction.Modified,
+        };
+        return new ItemDecision(0, action, $"Overall: {authorization.Status}.", null, null, null, "overall");
+    }
+
+    private static CodeableConcept? PrincipalDiagnosis(Claim claim) =>
+        claim.Diagnosis.OrderBy(d => d.Sequence).Select(d => d.Diagnosis).OfType<CodeableConcept>().FirstOrDefault() is { } code
+            ? (CodeableConcept)code.DeepCopy()
+            : null;
+
+    /// <summary>Admission and discharge dates the Claim gives in supportingInfo, repeated on the decided line (2.2.1).</summary>
+    private static void AddAdmissionDates(Claim claim, List<Extension> extensions)
+    {
+        foreach (var info in claim.SupportingInfo)
+        {
+            var category = info.Category?.Coding.FirstOrDefault()?.Code;
+            var timing = info.Timing;
+            if (category == "admissionDates" && timing is Date or Period)
+            {
+                extensions.Add(new Extension(PasUrls.Extension("extension-admissionDates"), (DataType)timing.DeepCopy()));
+            }
+            else if (category == "dischargeDates" && DischargeDay(timing) is { } discharge)
+            {
+                extensions.Add(new Extension(PasUrls.Extension("extension-dischargeDate"), new Date(discharge)));
+            }
+        }
+    }
+
+    private static string? DischargeDay(DataType? timing) => timing switch
+    {
+        Date d => d.Value,
+        Period { End: { Length: >= 10 } end } => end[..10],
+        FhirDateTime { Value: { Length: >= 10 } value } => value[..10],
+        _ => null,
+    };
 
     private static Extension AuthorizedDetail(Claim.ItemComponent claimItem, decimal? quantity)
     {
@@ -184,10 +309,17 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
             Requester = Ref(request, request.Claim.Insurer),
             Recipient = Ref(request, request.Claim.Provider) is { } provider ? [provider] : [],
             Sender = Ref(request, request.Claim.Provider),
+            // X12 755 report type 09 (progress report); documents come back through CDex ($submit-attachment).
+            Category = [new CodeableConcept("https://codesystem.x12.org/005010/755", "09", "Progress Report", null)],
+            Medium = [new CodeableConcept(PasUrls.TempCodes, "CDEX")],
             // PAS allows one payload: the preferred document type; the note names every acceptable alternative.
             Payload = [new CommunicationRequest.PayloadComponent { Content = new FhirString(loinc[0]) }],
             Note = [new Annotation { Text = $"Item {item.Sequence}: send one of LOINC {string.Join(", ", loinc)}. {item.Decision.Reason}" }],
         };
+        if (PrincipalDiagnosis(request.Claim) is { } diagnosis)
+        {
+            communication.Payload[0].Extension.Add(new Extension(PasUrls.Extension("extension-communicatedDiagnosis"), diagnosis));
+        }
         var lineNumber = new Extension(PasUrls.ServiceLineNumber, new PositiveInt(item.Sequence));
         if (version == PasVersion.V2_2_1)
         {
@@ -216,6 +348,12 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
             Owner = new ResourceReference { Identifier = PasParties.PreferredIdentifier(PasParties.Providers(request)) ?? new Identifier("urn:fhirpriorauth:provider", "unknown") },
             ReasonCode = new CodeableConcept(PasUrls.TempCodes, "priorAuthorization"),
             ReasonReference = new ResourceReference(request.ClaimFullUrl),
+            StatusReason = new CodeableConcept { Text = "Waiting for the provider's documentation." },
+            // The CMS-0057-F decision clock: 72 hours for expedited requests, 7 calendar days otherwise.
+            Restriction = new Hl7.Fhir.Model.Task.RestrictionComponent
+            {
+                Period = new Period(new FhirDateTime(now), new FhirDateTime(now.Add(DecisionClock(PriorAuthorizationService.IsExpedited(request.Claim))))),
+            },
         };
         task.Input.Add(new Hl7.Fhir.Model.Task.ParameterComponent
         {
