@@ -92,20 +92,28 @@ internal static class PasHttp
         label == "2.0.1" ? FhirPriorAuth.Core.Pas.PasVersion.V2_0_1 : FhirPriorAuth.Core.Pas.PasVersion.V2_2_1;
 
     /// <summary>The IG's example Bundles whose first entry is a Claim, read from the package .tgz at test time.</summary>
-    public static IReadOnlyList<(string Name, string Json)> IgRequestExamples(string version)
+    public static IReadOnlyList<(string Name, string Json)> IgRequestExamples(string version) =>
+        PackageFiles(version, "package/example/Bundle-")
+            .Where(f => JsonNode.Parse(f.Json)?["entry"]?[0]?["resource"]?["resourceType"]?.GetValue<string>() == "Claim")
+            .ToList();
+
+    /// <summary>One file of the PAS package, e.g. a StructureDefinition.</summary>
+    public static string PackageFile(string version, string name) => PackageFiles(version, "package/" + name).Single().Json;
+
+    private static IEnumerable<(string Name, string Json)> PackageFiles(string version, string prefix)
     {
         using var file = File.OpenRead(Path.Combine(RepoPaths.FhirPackages, $"hl7.fhir.us.davinci-pas-{version}.tgz"));
         using var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
         using var tar = new System.Formats.Tar.TarReader(gzip);
-        var examples = new List<(string, string)>();
+        var files = new List<(string, string)>();
         while (tar.GetNextEntry() is { } entry)
         {
-            if (entry.DataStream is null || !entry.Name.StartsWith("package/example/Bundle-", StringComparison.Ordinal)) continue;
-            var json = new StreamReader(entry.DataStream).ReadToEnd();
-            var first = JsonNode.Parse(json)?["entry"]?[0]?["resource"]?["resourceType"]?.GetValue<string>();
-            if (first == "Claim") examples.Add((Path.GetFileName(entry.Name), json));
+            if (entry.DataStream is not null && entry.Name.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                files.Add((Path.GetFileName(entry.Name), new StreamReader(entry.DataStream).ReadToEnd()));
+            }
         }
-        return examples;
+        return files;
     }
 
     public static string? ReviewActionOf(IEnumerable<ClaimResponse.AdjudicationComponent> adjudication) =>

@@ -99,6 +99,10 @@ public sealed class PasSubmitTests(ServerHost server)
         var modified = (ClaimResponse)first.Entry[0].Resource;
         Assert.Equal(10m, Assert.Single(modified.AddItem).Quantity.Value);
         Assert.NotEmpty(modified.ProcessNote);
+        // Item 2 has no date of service: X12 AAA 57 on that item, the rest decided.
+        var error = Assert.Single(modified.Error);
+        Assert.Equal((2, "57"), (error.ItemSequence, error.Code.Coding[0].Code));
+        Assert.Equal(ClaimProcessingCodes.Partial, modified.Outcome);
 
         var json2 = PasHttp.Example(version, "must_support_pa_submit_request_payload-2.json");
         var second = await (await _client.Submit(version, json2)).AssertResponseBundle(json2);

@@ -49,7 +49,11 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         };
         var items = authorization.Items.OrderBy(i => i.Sequence).ToList();
         var pended = items.Any(i => i.Decision.Action == ReviewAction.Pended);
-        response.Outcome = pended && version.UsesQueuedForPended() ? ClaimProcessingCodes.Queued : ClaimProcessingCodes.Complete;
+        var rejected = items.Count(i => i.Decision.RejectReason is not null);
+        response.Outcome = rejected == items.Count && rejected > 0 ? ClaimProcessingCodes.Error
+            : rejected > 0 ? ClaimProcessingCodes.Partial
+            : pended && version.UsesQueuedForPended() ? ClaimProcessingCodes.Queued
+            : ClaimProcessingCodes.Complete;
         response.Disposition = Disposition(authorization.Status, items);
         if (version == PasVersion.V2_2_1)
         {
@@ -82,6 +86,10 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         {
             var claimItem = claim.Item.FirstOrDefault(i => i.Sequence == item.Sequence);
             response.Item.Add(ResponseItem(request, response, authorization, item, claimItem));
+            if (item.Decision.RejectReason is { } reject)
+            {
+                response.Error.Add(BusinessError(request, item, reject));
+            }
             if (item.Decision.Action == ReviewAction.Modified && claimItem is not null)
             {
                 response.AddItem.Add(AuthorizedVersion(request, authorization, item, claimItem));
@@ -178,6 +186,7 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         if (version == PasVersion.V2_2_1)
         {
             // 2.0.1 allows these on ClaimResponse.item only.
+            added.Extension.Add(new Extension(PasUrls.Extension("extension-itemPreAuthIssueDate"), new Date(item.DecidedAt.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))));
             added.Extension.Add(new Extension(PasUrls.Extension("extension-itemPreAuthPeriod"), ValidityPeriod([item])));
             added.Extension.AddRange(claimItem.Extension.Where(e => EchoedOnAuthorizedItem.Contains(e.Url ?? "")).Select(e => (Extension)e.DeepCopy()));
             if (claimItem.Revenue is { } revenue)
@@ -185,12 +194,42 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
                 added.Extension.Add(new Extension(PasUrls.Extension("extension-revenueCode"), (CodeableConcept)revenue.DeepCopy()));
             }
             AddAdmissionDates(request.Claim, added.Extension);
-            added.Provider = Ref(request, request.Claim.Provider) is { } provider ? [provider] : [];
+            if (Ref(request, request.Claim.Provider) is { } provider)
+            {
+                if (ProviderType(request) is { } type)
+                {
+                    provider.Extension.Add(new Extension(PasUrls.Extension("extension-authorizedProviderType"), type));
+                }
+                added.Provider = [provider];
+            }
             added.Modifier = claimItem.Modifier.Select(m => (CodeableConcept)m.DeepCopy()).ToList();
             added.Location = (DataType?)claimItem.Location?.DeepCopy();
             added.UnitPrice = (Money?)claimItem.UnitPrice?.DeepCopy();
         }
         return added;
+    }
+
+    /// <summary>An X12 AAA business error on one item: reject reason, the element and path at fault, and what to do.</summary>
+    private ClaimResponse.ErrorComponent BusinessError(PasRequest request, AuthorizationItem item, string reject)
+    {
+        var index = request.Claim.Item.FindIndex(i => i.Sequence == item.Sequence);
+        var error = new ClaimResponse.ErrorComponent
+        {
+            ItemSequence = item.Sequence,
+            Code = new CodeableConcept("https://codesystem.x12.org/005010/901", reject),
+        };
+        var element = version == PasVersion.V2_2_1
+            ? new Extension
+            {
+                Url = PasUrls.Extension("extension-errorElement"),
+                Extension = [new Extension("error", new FhirString("2000F-DTP03"))],
+            }
+            : new Extension(PasUrls.Extension("extension-errorElement"), new FhirString("2000F-DTP03"));
+        error.Extension.Add(element);
+        error.Extension.Add(new Extension(PasUrls.Extension("extension-errorPath"), new FhirString($"Bundle.entry[0].resource.item[{index}]")));
+        // X12 889 follow-up action C: please correct and resubmit.
+        error.Extension.Add(new Extension(PasUrls.Extension("extension-errorFollowupAction"), new CodeableConcept("https://codesystem.x12.org/005010/889", "C")));
+        return error;
     }
 
     private static Extension AuthorizedProvider(PasRequest request) => new()
@@ -232,6 +271,16 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         };
         return new ItemDecision(0, action, $"Overall: {authorization.Status}.", null, null, null, "overall");
     }
+
+    /// <summary>What kind of provider the requester is: the role's code or the organization's type, as sent.</summary>
+    private static CodeableConcept? ProviderType(PasRequest request) => request.Claim.Provider is { } reference
+        ? request.Resolve(reference) switch
+        {
+            PractitionerRole role => role.Code.FirstOrDefault()?.DeepCopy() as CodeableConcept,
+            Organization organization => organization.Type.FirstOrDefault()?.DeepCopy() as CodeableConcept,
+            _ => null,
+        }
+        : null;
 
     private static CodeableConcept? PrincipalDiagnosis(Claim claim) =>
         claim.Diagnosis.OrderBy(d => d.Sequence).Select(d => d.Diagnosis).OfType<CodeableConcept>().FirstOrDefault() is { } code

@@ -39,6 +39,7 @@ public enum PendReason
 /// <param name="RequestedQuantity">Units requested.</param>
 /// <param name="AuthorizedQuantity">Units authorized, when modified.</param>
 /// <param name="NoAuthRequired">True when approved because the service needs no authorization.</param>
+/// <param name="RejectReason">X12 901 reject reason when the item could not be processed as sent (a business error, AAA).</param>
 public sealed record ItemDecision(
     int Sequence,
     ReviewAction Action,
@@ -51,7 +52,8 @@ public sealed record ItemDecision(
     IReadOnlyList<string>? DocumentsNeeded = null,
     decimal? RequestedQuantity = null,
     decimal? AuthorizedQuantity = null,
-    bool NoAuthRequired = false)
+    bool NoAuthRequired = false,
+    string? RejectReason = null)
 {
     /// <summary>The X12 306 code.</summary>
     public string X12Code => Action switch

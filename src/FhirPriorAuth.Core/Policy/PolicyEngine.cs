@@ -21,6 +21,9 @@ public sealed class PolicyEngine(PolicySet policies)
     /// <summary>The X12 1365 service type code system.</summary>
     public const string ServiceTypeSystem = "https://codesystem.x12.org/005010/1365";
 
+    /// <summary>X12 901 reject reason "Invalid/Missing Date(s) of Service".</summary>
+    public const string MissingServiceDate = "57";
+
     /// <summary>ICD-10-CM.</summary>
     public const string Icd10System = "http://hl7.org/fhir/sid/icd-10-cm";
 
@@ -44,6 +47,12 @@ public sealed class PolicyEngine(PolicySet policies)
     private ItemDecision DecideItem(PolicyRequest request, CoveragePolicy? policy, Coverage? coverage, Claim.ItemComponent item, int sequence)
     {
         var quantity = item.Quantity?.Value ?? 1m;
+        if (item.Serviced is null && request.Claim.BillablePeriod is null)
+        {
+            // Without a date of service neither coverage nor clinical rules can be applied: X12 AAA 57, correct and resubmit.
+            return new ItemDecision(sequence, ReviewAction.Denied, "Not certified: the request gives no date of service for this item; correct and resubmit.",
+                null, policy?.Id, policy?.Version, "service-date", RequestedQuantity: quantity, RejectReason: MissingServiceDate);
+        }
         var serviceDate = ServiceDate(request.Claim, item, request.ReceivedAt);
         if (CoverageProblem(coverage, serviceDate) is { } problem)
         {

@@ -150,6 +150,13 @@ public sealed class DemoPolicyTests
     }
 
     [Fact]
+    public void ItemWithoutADateOfService_IsABusinessError()
+    {
+        var decision = DecideOne(new PolicyRequestFaker(17) { ServiceDate = null }, Cpt, "99213");
+        Assert.Equal(("A3", "57", "service-date"), (decision.X12Code, decision.RejectReason, decision.RuleId));
+    }
+
+    [Fact]
     public void CancelledCoverage_IsDenied()
     {
         var decision = DecideOne(new PolicyRequestFaker(15) { CoverageStatus = Hl7.Fhir.Model.FinancialResourceStatusCodes.Cancelled }, Cpt, "99213");

@@ -13,7 +13,7 @@ internal sealed class PolicyRequestFaker(int seed)
 
     private readonly Faker _faker = new() { Random = new Randomizer(seed) };
 
-    public DateOnly ServiceDate { get; set; } = new(2026, 12, 10);
+    public DateOnly? ServiceDate { get; set; } = new(2026, 12, 10);
     public string? Diagnosis { get; set; }
     public (string Loinc, DateTimeOffset Date)? Document { get; set; }
     public Period? CoveragePeriod { get; set; } = new() { Start = "2026-01-01", End = "2026-12-31" };
@@ -66,7 +66,7 @@ internal sealed class PolicyRequestFaker(int seed)
                 Sequence = sequence++,
                 ProductOrService = new CodeableConcept(system, code),
                 Quantity = quantity is { } q ? new Quantity { Value = q } : null,
-                Serviced = new Date(ServiceDate.ToString("yyyy-MM-dd")),
+                Serviced = ServiceDate is { } day ? new Date(day.ToString("yyyy-MM-dd")) : null,
             });
         }
         var resources = new List<Resource> { claim, patient, coverage };
