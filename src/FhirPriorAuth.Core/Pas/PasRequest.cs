@@ -20,6 +20,9 @@ public enum PasOperation
 public sealed partial class PasRequest
 {
     private readonly Dictionary<string, Bundle.EntryComponent> _byFullUrl;
+    private IReadOnlyList<IdentifierKey>? _members;
+    private IReadOnlyList<IdentifierKey>? _providers;
+    private IReadOnlyList<IdentifierKey>? _insurers;
 
     private PasRequest(Bundle bundle, Claim claim, Dictionary<string, Bundle.EntryComponent> byFullUrl)
     {
@@ -37,6 +40,15 @@ public sealed partial class PasRequest
 
     /// <summary>The Claim.</summary>
     public Claim Claim { get; }
+
+    /// <summary>Member identifiers (see <see cref="PasParties.Members"/>), worked out once.</summary>
+    public IReadOnlyList<IdentifierKey> Members => _members ??= PasParties.Members(this);
+
+    /// <summary>Requesting-provider identifiers (see <see cref="PasParties.Providers"/>), worked out once.</summary>
+    public IReadOnlyList<IdentifierKey> Providers => _providers ??= PasParties.Providers(this);
+
+    /// <summary>Payer identifiers (see <see cref="PasParties.Insurers"/>), worked out once.</summary>
+    public IReadOnlyList<IdentifierKey> Insurers => _insurers ??= PasParties.Insurers(this);
 
     /// <summary>The Claim's <c>fullUrl</c>.</summary>
     public string ClaimFullUrl => ClaimEntry.FullUrl!;

@@ -68,14 +68,14 @@ public sealed class PriorAuthorizationService(
     {
         var request = PasRequest.Read(body, PasOperation.Inquire);
         Validate(request, version, PasOperation.Inquire);
-        var members = PasParties.Members(request);
+        var members = request.Members;
         if (members.Count == 0)
         {
             throw FhirException.BadRequest("The inquiry identifies no member: the Patient or Coverage needs a member identifier.",
                 "Bundle.entry[0].resource.patient", OperationOutcome.IssueType.Required);
         }
-        var candidates = await store.FindAsync(new AuthorizationLookup(members, PasParties.Providers(request)), MaxInquiryResults, ct);
-        var matches = InquiryMatch.Narrow(request, candidates, PasParties.Insurers(request));
+        var candidates = await store.FindAsync(new AuthorizationLookup(members, request.Providers), MaxInquiryResults, ct);
+        var matches = InquiryMatch.Narrow(request, candidates, request.Insurers);
 
         var now = interactions.Now();
         var bundles = new List<Bundle>();
@@ -207,9 +207,9 @@ public sealed class PriorAuthorizationService(
         authorization.Status = OverallStatus(authorization.Items);
         authorization.Expedited = IsExpedited(claim);
         authorization.UpdatedAt = now;
-        authorization.Members = Merge(authorization.Members, PasParties.Members(request));
-        authorization.Providers = Merge(authorization.Providers, PasParties.Providers(request));
-        authorization.Insurers = Merge(authorization.Insurers, PasParties.Insurers(request));
+        authorization.Members = Merge(authorization.Members, request.Members);
+        authorization.Providers = Merge(authorization.Providers, request.Providers);
+        authorization.Insurers = Merge(authorization.Insurers, request.Insurers);
         authorization.ClaimUrls = authorization.ClaimUrls.Append(request.ClaimFullUrl).Distinct().ToList();
         authorization.ClaimIdentifiers = Merge(authorization.ClaimIdentifiers,
             claim.Identifier.Where(i => i.Value is not null).Select(i => new IdentifierKey(i.System, i.Value!)).ToList());
@@ -280,12 +280,12 @@ public sealed class PriorAuthorizationService(
                 return byNumber;
             }
         }
-        var members = PasParties.Members(request);
+        var members = request.Members;
         if (members.Count == 0)
         {
             return null;
         }
-        var candidates = await store.FindAsync(new AuthorizationLookup(members, PasParties.Providers(request)), MaxInquiryResults, ct);
+        var candidates = await store.FindAsync(new AuthorizationLookup(members, request.Providers), MaxInquiryResults, ct);
         var priorUrl = priorEntry?.FullUrl ?? related.Claim!.Reference;
         var priorIdentifiers = priorClaim?.Identifier.Where(i => i.Value is not null).Select(i => new IdentifierKey(i.System, i.Value!)).ToList() ?? [];
         return candidates.FirstOrDefault(a => priorUrl is not null && a.ClaimUrls.Contains(priorUrl))

@@ -42,7 +42,6 @@ internal sealed class PasProfiles
             .GroupBy(r => r.Url!)
             .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(r => r.Version ?? "").ToList());
         Applied.AddRange(Corrections.ApplyAll(Resolver.AllPackageResources.OfType<StructureDefinition>(), new CorrectionContext { AvailableVersions = available }, skipCorrections));
-        RetargetCrdCoverageInformation();
 
         var terminology = LocalTerminologyService.CreateDefaultForCore(Resolver, new ValueSetExpanderSettings { MaxExpansionSize = 2000 });
         var settings = new ValidationSettings
@@ -79,25 +78,6 @@ internal sealed class PasProfiles
         lock (_gate)
         {
             return _validator.Validate(resource, profile);
-        }
-    }
-
-    /// <summary>
-    /// I: CRD 2.0.1 ext-coverage-information.coverage targets CRD profile-coverage, whose beneficiary must carry an MR
-    /// identifier; Firely checks bundled targets against it, so every PAS Coverage would need CRD's Patient rules too.
-    /// PAS validates the Coverage through Claim.insurance.coverage, so the extension targets core Coverage.
-    /// </summary>
-    private void RetargetCrdCoverageInformation()
-    {
-        var extension = Resolver.AllPackageResources.OfType<StructureDefinition>()
-            .FirstOrDefault(sd => sd.Url == Corrections.CrdSdPrefix + "ext-coverage-information");
-        foreach (var element in extension?.Snapshot?.Element.Where(e => e.ElementId == "Extension.extension:coverage.value[x]") ?? [])
-        {
-            foreach (var type in element.Type.Where(t => t.Code == "Reference"))
-            {
-                type.TargetProfile = ["http://hl7.org/fhir/StructureDefinition/Coverage"];
-                Applied.Add(new AppliedCorrection("I-crd-coverage-information-target", extension!.Url ?? "", "coverage targetProfile -> core Coverage"));
-            }
         }
     }
 }

@@ -76,6 +76,12 @@ internal static partial class Corrections
             "The fixed/pattern already implies the bound value; drop the binding on that slice child so the discriminator is a single assertion that fails on absence.",
             FixPatternPlusBindingDiscriminator),
 
+        new("I-crd-coverage-information-target",
+            "CRD 2.0.1 ext-coverage-information.coverage targets CRD profile-coverage, whose beneficiary must carry an MR identifier. " +
+            "Firely checks a bundled target against targetProfile, so every PAS member would need CRD's Patient rules too. PAS validates the " +
+            "Coverage through Claim.insurance.coverage, so the extension targets core Coverage.",
+            FixCrdCoverageInformationTarget),
+
         new("J-pas-documentreference-attachment-url",
             "PAS 2.2.1 profile-documentreference requires content.attachment.data (1..1) and forbids url (0..0), but Inferno's own 2.2.1 presets " +
             "send the supporting DocumentReference with attachment.url, and Inferno expects those requests to be decided. A payer can fetch a document " +
@@ -88,6 +94,23 @@ internal static partial class Corrections
             "response would fail; profile-claim-update is added as an allowed target.",
             FixClaimResponseRequestTarget),
     ];
+
+    // ---- (I) ----------------------------------------------------------------------------------------------
+    public static IReadOnlyList<string> FixCrdCoverageInformationTarget(StructureDefinition sd, CorrectionContext _)
+    {
+        var changes = new List<string>();
+        if (sd.Url != CrdSdPrefix + "ext-coverage-information") return changes;
+        foreach (var (part, ed) in Elements(sd))
+        {
+            if (ed.ElementId != "Extension.extension:coverage.value[x]") continue;
+            foreach (var type in ed.Type.Where(t => t.Code == "Reference" && t.TargetProfile.Any(p => p != CoreSdPrefix + "Coverage")))
+            {
+                type.TargetProfile = [CoreSdPrefix + "Coverage"];
+                changes.Add($"{part} {ed.ElementId}: targetProfile -> core Coverage");
+            }
+        }
+        return changes;
+    }
 
     // ---- (K) ----------------------------------------------------------------------------------------------
     public static IReadOnlyList<string> FixClaimResponseRequestTarget(StructureDefinition sd, CorrectionContext _)
