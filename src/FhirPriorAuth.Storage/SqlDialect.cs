@@ -145,6 +145,22 @@ public abstract class SqlDialect
         "INSERT INTO ItemDecision (submission_id, authorization_number, item_sequence, review_action, policy_id, policy_version, rule_id, reason, decided_at) " +
         "VALUES (@SubmissionId, @Number, @Sequence, @ReviewAction, @PolicyId, @PolicyVersion, @RuleId, @Reason, @DecidedAt)";
 
+    /// <summary>Reads a client registration.</summary>
+    public virtual string ReadClient => "SELECT detail FROM SmartClient WHERE client_id = @ClientId";
+
+    /// <summary>Drops a client registration before it is written again.</summary>
+    public virtual string DeleteClient => "DELETE FROM SmartClient WHERE client_id = @ClientId";
+
+    /// <summary>Writes a client registration.</summary>
+    public virtual string InsertClient => "INSERT INTO SmartClient (client_id, detail) VALUES (@ClientId, @Detail)";
+
+    /// <summary>Forgets client-assertion ids that have expired.</summary>
+    public virtual string DeleteExpiredAssertions => "DELETE FROM ClientAssertion WHERE expires_at < @Now";
+
+    /// <summary>Records a client-assertion id; fails on the primary key for a replay.</summary>
+    public virtual string InsertAssertion =>
+        "INSERT INTO ClientAssertion (client_id, jti, expires_at) VALUES (@ClientId, @Jti, @ExpiresAt)";
+
     /// <summary>Creates the schema-version table when it is missing.</summary>
     public abstract string CreateSchemaVersionTable { get; }
 

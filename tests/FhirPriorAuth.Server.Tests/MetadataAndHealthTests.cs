@@ -16,7 +16,7 @@ public class MetadataAndHealthTests(ServerHost server)
         Assert.Equal(["application/fhir+json", "json"], statement.Format);
         Assert.Equal(new Uri(server.BaseAddress, "fhir").ToString(), statement.Implementation!.Url);
         var resources = statement.Rest.Single().Resource.ToDictionary(r => r.Type!);
-        Assert.Equal(["Claim", "ClaimResponse", "CommunicationRequest", "Coverage", "DocumentReference", "Organization", "Patient",
+        Assert.Equal(["AuditEvent", "Claim", "ClaimResponse", "CommunicationRequest", "Coverage", "DocumentReference", "Organization", "Patient",
             "Practitioner", "PractitionerRole", "Subscription", "Task"], resources.Keys.Order());
         Assert.Subset(resources["Claim"].SearchParam.Select(p => p.Name).ToHashSet(),
             new HashSet<string?> { "_id", "_lastUpdated", "identifier", "patient", "status", "use", "created", "provider", "insurer" });

@@ -224,7 +224,8 @@ public class RestInteractionTests(ServerHost server)
     [Fact]
     public async Task GivenTheFirelyClient_WhenItUsesTheServer_ThenCreateReadSearchAndHistoryWork()
     {
-        using var client = new FhirClient(new Uri(server.BaseAddress, "fhir"), new FhirClientSettings { PreferredFormat = ResourceFormat.Json });
+        using var client = new FhirClient(new Uri(server.BaseAddress, "fhir"), new FhirClientSettings { PreferredFormat = ResourceFormat.Json },
+            new BearerHandler(() => server.Token()));
         var memberId = NewId();
         var created = await client.CreateAsync(Member(memberId));
         var read = await client.ReadAsync<Patient>($"Patient/{created!.Id}");

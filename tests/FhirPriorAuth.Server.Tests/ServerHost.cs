@@ -22,7 +22,19 @@ public sealed class ServerHost : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>A client that sends an admin token unless a request carries its own.</summary>
     public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>A client that sends no token.</summary>
+    public HttpClient Anonymous { get; private set; } = null!;
+
+    /// <summary>The audience of the main FHIR base.</summary>
+    public string Audience { get; private set; } = "";
+
+    /// <summary>A token from the test issuer for this server: an admin with every scope unless told otherwise.</summary>
+    public string Token(string clientId = "test-admin", string scope = TestTokens.AllScopes, string[]? roles = null,
+        string[]? organization = null, string? patient = null) =>
+        TestTokens.Mint(Audience, clientId, scope, roles ?? (organization is null && patient is null ? ["admin"] : null), organization, patient);
 
     public IServiceProvider Services => _app!.Services;
 
@@ -37,6 +49,8 @@ public sealed class ServerHost : IAsyncLifetime
             ["Urls"] = "http://127.0.0.1:0",
             ["Storage:DataDirectory"] = DataDirectory,
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Security:Issuers:0:Issuer"] = TestTokens.Issuer,
+            ["Security:Issuers:0:Jwks"] = TestTokens.Jwks,
         }.Concat(Settings));
         builder.AddFhirPriorAuth();
         _app = builder.Build();
@@ -47,7 +61,10 @@ public sealed class ServerHost : IAsyncLifetime
 
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address + "/");
-        Client = new HttpClient { BaseAddress = BaseAddress };
+        Audience = address + "/fhir";
+        // Tests act as a payer admin unless they say otherwise; security tests send their own tokens.
+        Client = new HttpClient(new BearerHandler(() => Token())) { BaseAddress = BaseAddress };
+        Anonymous = new HttpClient { BaseAddress = BaseAddress };
         // Readiness includes loading the IG packages and compiling the PAS schemas (issue 5 brings this under 5 s).
         var deadline = DateTime.UtcNow.AddSeconds(180);
         while ((await Client.GetAsync("health/ready")).StatusCode != System.Net.HttpStatusCode.OK)
@@ -66,6 +83,7 @@ public sealed class ServerHost : IAsyncLifetime
             _app = null;
         }
         Client?.Dispose();
+        Anonymous?.Dispose();
     }
 
     public async Task DisposeAsync()

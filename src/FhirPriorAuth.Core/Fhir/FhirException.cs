@@ -35,6 +35,10 @@ public sealed class FhirException : Exception
     public static FhirException Gone(string diagnostics) =>
         new(410, Outcomes.Error(OperationOutcome.IssueType.Deleted, diagnostics));
 
+    /// <summary>403: the caller is known but may not do this.</summary>
+    public static FhirException Forbidden(string diagnostics) =>
+        new(403, Outcomes.Error(OperationOutcome.IssueType.Forbidden, diagnostics));
+
     /// <summary>409: the write collided with another one.</summary>
     public static FhirException Conflict(string diagnostics) =>
         new(409, Outcomes.Error(OperationOutcome.IssueType.Conflict, diagnostics));

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Core.Security;
 using FhirPriorAuth.Core.Storage;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
@@ -9,7 +10,8 @@ namespace FhirPriorAuth.Core.Fhir;
 /// <summary>
 /// The FHIR RESTful interactions (create, read, vread, update, delete, history, search) over an
 /// <see cref="IResourceStore"/>: ids, versions, preconditions and indexing are decided here, so every store and every
-/// caller (REST endpoints, PAS operations, workers) gets the same behaviour.
+/// caller (REST endpoints, PAS operations, workers) gets the same behaviour. Each interaction takes the caller's
+/// <see cref="AccessScope"/> (default: unrestricted, for the server's own work); what it may not see does not exist.
 /// </summary>
 public sealed partial class ResourceInteractions(
     IResourceStore store,
@@ -24,15 +26,17 @@ public sealed partial class ResourceInteractions(
     public SearchParameterRegistry Registry => registry;
 
     /// <summary>Creates a resource with a server-assigned id, or returns the match of <paramref name="ifNoneExist"/>.</summary>
-    public async Task<WriteResult> CreateAsync(string resourceType, Resource resource, string? ifNoneExist, CancellationToken ct)
+    public async Task<WriteResult> CreateAsync(string resourceType, Resource resource, string? ifNoneExist, CancellationToken ct,
+        AccessScope? access = null)
     {
+        access ??= AccessScope.All;
         RequireType(resourceType);
         RequireBodyType(resourceType, resource);
-        var criteria = ifNoneExist is null ? null : ParseCondition(resourceType, ifNoneExist);
+        var criteria = ifNoneExist is null ? null : ParseCondition(resourceType, ifNoneExist, access);
 
         for (int attempt = 1; ; attempt++)
         {
-            var write = PrepareWrite(resource, NewId(), version: 1, expectedCurrent: 0, criteria);
+            var write = PrepareWrite(resource, NewId(), version: 1, expectedCurrent: 0, criteria, access.LabelsForWrites);
             try
             {
                 return (await store.CommitAsync([write], ct))[0];
@@ -52,9 +56,15 @@ public sealed partial class ResourceInteractions(
         }
     }
 
-    /// <summary>Creates or replaces the resource with the given id. <paramref name="ifMatch"/> is the version the client last saw.</summary>
-    public async Task<WriteResult> UpdateAsync(string resourceType, string id, Resource resource, int? ifMatch, CancellationToken ct)
+    /// <summary>
+    /// Creates or replaces the resource with the given id. <paramref name="ifMatch"/> is the version the client last saw.
+    /// A restricted caller can only replace what it can see (update-as-create is for unrestricted callers, so that a 404
+    /// never tells whether an id exists); the new version keeps the previous version's access labels.
+    /// </summary>
+    public async Task<WriteResult> UpdateAsync(string resourceType, string id, Resource resource, int? ifMatch, CancellationToken ct,
+        AccessScope? access = null)
     {
+        access ??= AccessScope.All;
         RequireType(resourceType);
         RequireId(id);
         RequireBodyType(resourceType, resource);
@@ -69,18 +79,28 @@ public sealed partial class ResourceInteractions(
 
         var (result, previous) = await WriteNextVersionAsync(resourceType, id, ifMatch, "update", current =>
         {
+            var previousLabels = current is null ? [] : AccessLabels.Read(current.Json.Span);
+            if (!access.Unrestricted && (current is null || current.IsDeleted || !access.Allows(previousLabels)))
+            {
+                throw NotKnown(resourceType, id);
+            }
             int currentVersion = current?.Version ?? 0;
-            return PrepareWrite(resource, id, currentVersion + 1, currentVersion, null);
+            return PrepareWrite(resource, id, currentVersion + 1, currentVersion, null, previousLabels.Concat(access.LabelsForWrites));
         }, ct);
         return result! with { Created = previous is null || previous.IsDeleted };
     }
 
-    /// <summary>Deletes a resource (a new, deleted version; history is kept). Deleting what is absent or deleted is a no-op.</summary>
-    public async Task DeleteAsync(string resourceType, string id, CancellationToken ct)
+    /// <summary>
+    /// Deletes a resource (a new, deleted version; history is kept). Deleting what is absent, deleted or not visible
+    /// to the caller is a no-op.
+    /// </summary>
+    public async Task DeleteAsync(string resourceType, string id, CancellationToken ct, AccessScope? access = null)
     {
+        access ??= AccessScope.All;
         RequireType(resourceType);
         RequireId(id);
         await WriteNextVersionAsync(resourceType, id, null, "delete", current => current is null || current.IsDeleted
+            || !access.Allows(AccessLabels.Read(current.Json.Span))
             ? null
             : new ResourceWrite(resourceType, id, current.Version + 1, Now(), null, [], current.Version), ct);
     }
@@ -124,42 +144,80 @@ public sealed partial class ResourceInteractions(
         }
     }
 
-    /// <summary>Reads the current version; 404 when unknown, 410 when deleted.</summary>
-    public async Task<StoredResource> ReadAsync(string resourceType, string id, CancellationToken ct)
+    /// <summary>Reads the current version; 404 when unknown or not visible to the caller, 410 when deleted.</summary>
+    public async Task<StoredResource> ReadAsync(string resourceType, string id, CancellationToken ct, AccessScope? access = null)
     {
+        access ??= AccessScope.All;
         RequireType(resourceType);
         RequireId(id);
-        var stored = await store.ReadAsync(resourceType, id, null, ct)
-            ?? throw FhirException.NotFound($"{resourceType}/{id} is not known.");
+        var stored = await store.ReadAsync(resourceType, id, null, ct);
+        if (stored is null || !await IsVisibleAsync(stored, access, ct))
+        {
+            throw NotKnown(resourceType, id);
+        }
         return stored.IsDeleted ? throw FhirException.Gone($"{resourceType}/{id} was deleted.") : stored;
     }
 
-    /// <summary>Reads one version; 404 when unknown, 410 when that version is a deletion.</summary>
-    public async Task<StoredResource> VReadAsync(string resourceType, string id, string version, CancellationToken ct)
+    /// <summary>A version is visible when its labels allow it; a deleted version, when the version before it was.</summary>
+    private async Task<bool> IsVisibleAsync(StoredResource stored, AccessScope access, CancellationToken ct)
     {
+        if (access.Unrestricted)
+        {
+            return true;
+        }
+        if (stored.IsDeleted)
+        {
+            return stored.Version > 1 && await store.ReadAsync(stored.ResourceType, stored.Id, stored.Version - 1, ct) is { } before
+                && await IsVisibleAsync(before, access, ct);
+        }
+        return access.Allows(AccessLabels.Read(stored.Json.Span));
+    }
+
+    private static FhirException NotKnown(string resourceType, string id) => FhirException.NotFound($"{resourceType}/{id} is not known.");
+
+    /// <summary>Reads one version; 404 when unknown, 410 when that version is a deletion.</summary>
+    public async Task<StoredResource> VReadAsync(string resourceType, string id, string version, CancellationToken ct,
+        AccessScope? access = null)
+    {
+        access ??= AccessScope.All;
         RequireType(resourceType);
         RequireId(id);
         if (!int.TryParse(version, out var v) || v < 1)
         {
             throw FhirException.NotFound($"{resourceType}/{id} has no version '{version}'.");
         }
-        var stored = await store.ReadAsync(resourceType, id, v, ct)
-            ?? throw FhirException.NotFound($"{resourceType}/{id} has no version {v}.");
+        var stored = await store.ReadAsync(resourceType, id, v, ct);
+        if (stored is null || !await IsVisibleAsync(stored, access, ct))
+        {
+            throw FhirException.NotFound($"{resourceType}/{id} has no version {v}.");
+        }
         return stored.IsDeleted ? throw FhirException.Gone($"Version {v} of {resourceType}/{id} is a deletion.") : stored;
     }
 
     /// <summary>Searches current resources of a type.</summary>
     public async Task<(SearchPage Page, SearchQuery Query, IReadOnlyList<string> Ignored)> SearchAsync(
-        string resourceType, IEnumerable<KeyValuePair<string, string>> parameters, bool strict, CancellationToken ct)
+        string resourceType, IEnumerable<KeyValuePair<string, string>> parameters, bool strict, CancellationToken ct,
+        AccessScope? access = null)
     {
         RequireType(resourceType);
         var (query, ignored) = _parser.Parse(resourceType, parameters, strict);
-        return (await store.SearchAsync(query, ct), query, ignored);
+        var restricted = Restrict(query, access);
+        // The query without the access criteria is what the caller asked for, and what its links repeat.
+        return (await store.SearchAsync(restricted, ct), query, ignored);
     }
 
-    /// <summary>History of the whole server (type null), a type, or one resource; newest first.</summary>
-    public async Task<SearchPage> HistoryAsync(string? resourceType, string? id, IEnumerable<KeyValuePair<string, string>> parameters, CancellationToken ct)
+    private SearchQuery Restrict(SearchQuery query, AccessScope? access) => access is null || access.Unrestricted
+        ? query
+        : query with { Criteria = [.. query.Criteria, .. access.Criteria(registry.Find(query.ResourceType, SearchParameterNames.Security)!)] };
+
+    /// <summary>
+    /// History of the whole server (type null), a type, or one resource; newest first. A restricted caller sees only
+    /// the versions it may see (a page can then be shorter than <c>_count</c>), and no deletions of other resources.
+    /// </summary>
+    public async Task<SearchPage> HistoryAsync(string? resourceType, string? id, IEnumerable<KeyValuePair<string, string>> parameters,
+        CancellationToken ct, AccessScope? access = null)
     {
+        access ??= AccessScope.All;
         if (resourceType is not null)
         {
             RequireType(resourceType);
@@ -188,13 +246,24 @@ public sealed partial class ResourceInteractions(
                     break;
             }
         }
+        if (id is not null && !access.Unrestricted)
+        {
+            // One resource's history is visible as a whole when its current version (or the last before a delete) is.
+            var current = await store.ReadAsync(resourceType!, id, null, ct);
+            if (current is null || !await IsVisibleAsync(current, access, ct))
+            {
+                throw NotKnown(resourceType!, id);
+            }
+            return await store.HistoryAsync(new HistoryQuery(resourceType, id, since, count, after), ct);
+        }
         var page = await store.HistoryAsync(new HistoryQuery(resourceType, id, since, count, after), ct);
         if (id is not null && page.Resources.Count == 0 && after is null && since is null
             && await store.ReadAsync(resourceType!, id, null, ct) is null)
         {
-            throw FhirException.NotFound($"{resourceType}/{id} is not known.");
+            throw NotKnown(resourceType!, id);
         }
-        return page;
+        return access.Unrestricted ? page
+            : page with { Resources = page.Resources.Where(r => !r.IsDeleted && access.Allows(AccessLabels.Read(r.Json.Span))).ToList() };
     }
 
     /// <summary>
@@ -239,7 +308,7 @@ public sealed partial class ResourceInteractions(
         }
     }
 
-    private ConditionalCriteria ParseCondition(string resourceType, string ifNoneExist)
+    private ConditionalCriteria ParseCondition(string resourceType, string ifNoneExist, AccessScope access)
     {
         var pairs = ParseQueryString(ifNoneExist.TrimStart('?'));
         var (query, _) = _parser.Parse(resourceType, pairs, strict: true);
@@ -249,7 +318,14 @@ public sealed partial class ResourceInteractions(
         }
         var canonical = string.Join('&', pairs.OrderBy(p => p.Key, StringComparer.Ordinal).ThenBy(p => p.Value, StringComparer.Ordinal)
             .Select(p => $"{p.Key}={p.Value}"));
-        return new ConditionalCriteria(query with { Count = 2 }, canonical);
+        // A restricted caller's condition only matches what it may see; its canonical text is kept per scope so that
+        // two organizations' identical conditions do not collide.
+        var scoped = Restrict(query, access);
+        if (!access.Unrestricted)
+        {
+            canonical += "&_security=" + string.Join(',', access.LabelsForWrites.Order(StringComparer.Ordinal));
+        }
+        return new ConditionalCriteria(scoped with { Count = 2 }, canonical);
     }
 
     /// <summary>Splits a query string into decoded pairs, keeping repeated keys.</summary>
@@ -260,16 +336,28 @@ public sealed partial class ResourceInteractions(
                 kv.Length > 1 ? Uri.UnescapeDataString(kv[1].Replace('+', ' ')) : ""))
             .ToList();
 
-    /// <summary>Stamps id, version and time on a resource and prepares its write with index rows.</summary>
-    public ResourceWrite PrepareWrite(Resource resource, string id, int version, int expectedCurrent, ConditionalCriteria? criteria = null)
+    /// <summary>
+    /// Stamps id, version and time on a resource and prepares its write with index rows. The stored version also
+    /// carries access labels: <paramref name="access"/> plus those its content earns (<see cref="AccessLabels.FromContent"/>);
+    /// labels the resource arrived with are dropped, and the ones added are removed again after serializing, so they
+    /// live in storage only.
+    /// </summary>
+    public ResourceWrite PrepareWrite(Resource resource, string id, int version, int expectedCurrent, ConditionalCriteria? criteria = null,
+        IEnumerable<string>? access = null)
     {
         var now = Now();
         resource.Id = id;
         resource.Meta ??= new Meta();
         resource.Meta.VersionId = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
         resource.Meta.LastUpdated = now;
-        return new ResourceWrite(resource.TypeName, id, version, now, FhirJson.ToBytes(resource),
-            _indexer.Extract(resource), expectedCurrent, criteria);
+        AccessLabels.Strip(resource);
+        var index = _indexer.Extract(resource).ToList();
+        var labels = (access ?? []).Concat(AccessLabels.FromContent(resource, index)).Distinct().Order(StringComparer.Ordinal).ToList();
+        AccessLabels.Apply(resource, labels);
+        index.AddRange(labels.Select(l => new TokenIndexValue(SearchParameterNames.Security, AccessLabels.System, l)));
+        var json = FhirJson.ToBytes(resource);
+        AccessLabels.Strip(resource);
+        return new ResourceWrite(resource.TypeName, id, version, now, json, index, expectedCurrent, criteria);
     }
 
     // Milliseconds are what FHIR instants carry; truncating keeps the stored JSON and the indexed time equal.

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Policy;
+using FhirPriorAuth.Core.Security;
 using FhirPriorAuth.Core.Storage;
 using FhirPriorAuth.Core.Validation;
 using Hl7.Fhir.Model;
@@ -29,9 +30,13 @@ public sealed class PriorAuthorizationService(
     /// <param name="version">The PAS version of the endpoint.</param>
     /// <param name="baseUrl">The endpoint's base URL, for the fullUrls of resources the server creates.</param>
     /// <param name="ct">Cancellation.</param>
-    public async Task<byte[]> SubmitAsync(Resource body, byte[] rawBody, PasVersion version, string baseUrl, CancellationToken ct)
+    /// <param name="access">The caller's scope: a restricted caller submits only as its own organization.</param>
+    public async Task<byte[]> SubmitAsync(Resource body, byte[] rawBody, PasVersion version, string baseUrl, CancellationToken ct,
+        AccessScope? access = null)
     {
+        access ??= AccessScope.All;
         var request = PasRequest.Read(body, PasOperation.Submit);
+        RequireOwnOrganization(request, access, "submit");
         var report = Validate(request, version, PasOperation.Submit);
         var key = IdempotencyKey(version, request.Bundle, rawBody);
         for (int attempt = 1; ; attempt++)
@@ -40,7 +45,7 @@ public sealed class PriorAuthorizationService(
             {
                 return replay;
             }
-            var submission = await DecideAsync(request, report, key, rawBody, version, baseUrl, ct);
+            var submission = await DecideAsync(request, report, key, rawBody, version, baseUrl, access, ct);
             try
             {
                 if (await store.SaveAsync(submission, ct))
@@ -64,9 +69,16 @@ public sealed class PriorAuthorizationService(
     /// Answers an inquiry with the current result of every matching authorization: a Parameters with one
     /// <c>return</c> Bundle per authorization (2.2.1) or one Bundle with all of them (2.0.1).
     /// </summary>
-    public async Task<Resource> InquireAsync(Resource body, PasVersion version, CancellationToken ct)
+    /// <remarks>
+    /// The member identifier is always required, so an inquiry never lists. A caller bound to an organization also
+    /// matches on its own provider identifiers only (PAS: a system that did not submit must match member and provider),
+    /// and every caller gets only the authorizations its scope allows.
+    /// </remarks>
+    public async Task<Resource> InquireAsync(Resource body, PasVersion version, CancellationToken ct, AccessScope? access = null)
     {
+        access ??= AccessScope.All;
         var request = PasRequest.Read(body, PasOperation.Inquire);
+        var providers = RequireOwnOrganization(request, access, "inquire");
         Validate(request, version, PasOperation.Inquire);
         var members = request.Members;
         if (members.Count == 0)
@@ -74,8 +86,8 @@ public sealed class PriorAuthorizationService(
             throw FhirException.BadRequest("The inquiry identifies no member: the Patient or Coverage needs a member identifier.",
                 "Bundle.entry[0].resource.patient", OperationOutcome.IssueType.Required);
         }
-        var candidates = await store.FindAsync(new AuthorizationLookup(members, request.Providers), MaxInquiryResults, ct);
-        var matches = InquiryMatch.Narrow(request, candidates, request.Insurers);
+        var candidates = await store.FindAsync(new AuthorizationLookup(members, providers), MaxInquiryResults, ct);
+        var matches = InquiryMatch.Narrow(request, candidates.Where(access.Allows).ToList(), request.Insurers);
 
         var now = interactions.Now();
         var bundles = new List<Bundle>();
@@ -139,6 +151,25 @@ public sealed class PriorAuthorizationService(
         return bundle;
     }
 
+    /// <summary>
+    /// A caller bound to an organization acts only as it: the request's provider identifiers must include one of its
+    /// own. Returns the provider identifiers to match on (the caller's own, when it is restricted).
+    /// </summary>
+    private static IReadOnlyList<IdentifierKey> RequireOwnOrganization(PasRequest request, AccessScope access, string action)
+    {
+        if (access.Unrestricted)
+        {
+            return request.Providers;
+        }
+        if (access.Organizations is null)
+        {
+            throw FhirException.Forbidden($"Only a client bound to a requesting organization can {action}; this token is not.");
+        }
+        var own = request.Providers.Intersect(access.Organization).ToList();
+        return own.Count > 0 ? own : throw FhirException.Forbidden(
+            $"The request names no provider identifier of the caller's organization ({string.Join(", ", access.Organization)}); a client can {action} only as its own organization.");
+    }
+
     private PasValidationReport Validate(PasRequest request, PasVersion version, PasOperation operation)
     {
         var report = validator.Validate(request.Bundle, version, operation);
@@ -150,11 +181,12 @@ public sealed class PriorAuthorizationService(
     }
 
     private async Task<SubmissionRecord> DecideAsync(PasRequest request, PasValidationReport report, string key, byte[] rawBody,
-        PasVersion version, string baseUrl, CancellationToken ct)
+        PasVersion version, string baseUrl, AccessScope access, CancellationToken ct)
     {
         var now = interactions.Now();
         var claim = request.Claim;
-        var existing = await FindUpdatedAuthorizationAsync(request, ct);
+        // An update can only change an authorization the caller could see; otherwise it opens a new one.
+        var existing = await FindUpdatedAuthorizationAsync(request, ct) is { } found && access.Allows(found) ? found : null;
         var authorization = existing ?? new AuthorizationRecord
         {
             Number = NewAuthorizationNumber(now),
@@ -223,12 +255,14 @@ public sealed class PriorAuthorizationService(
 
         var responseVersion = authorization.ClaimResponseVersion;
         authorization.ClaimResponseVersion = responseVersion + 1;
+        // Everything written belongs to the requesting providers and the member: that is who may see it.
+        var labels = authorization.Providers.Select(AccessLabels.Organization).Concat(authorization.Members.Select(AccessLabels.Member)).ToList();
         var writes = new List<ResourceWrite>
         {
-            interactions.PrepareWrite(storedClaim, claimId, 1, 0),
-            interactions.PrepareWrite(built.ClaimResponse, authorization.ClaimResponseId, responseVersion + 1, responseVersion),
+            interactions.PrepareWrite(storedClaim, claimId, 1, 0, access: labels),
+            interactions.PrepareWrite(built.ClaimResponse, authorization.ClaimResponseId, responseVersion + 1, responseVersion, access: labels),
         };
-        writes.AddRange(built.FollowUps.Select(r => interactions.PrepareWrite(r, r.Id!, 1, 0)));
+        writes.AddRange(built.FollowUps.Select(r => interactions.PrepareWrite(r, r.Id!, 1, 0, access: labels)));
 
         var responseBundle = ResponseBundle(request, built, builder, now);
         return new SubmissionRecord(ResourceInteractions.NewId(), key,

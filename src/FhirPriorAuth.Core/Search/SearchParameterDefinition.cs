@@ -29,4 +29,7 @@ public static class SearchParameterNames
 
     /// <summary><c>_lastUpdated</c>: when the current version was written.</summary>
     public const string LastUpdated = "_lastUpdated";
+
+    /// <summary><c>_security</c>: security labels, including the server's access labels.</summary>
+    public const string Security = "_security";
 }

@@ -24,6 +24,7 @@ public sealed partial class SearchParameterRegistry
         ["DocumentReference"] = ["identifier", "patient", "subject", "type", "category", "status", "date", "author", "custodian", "period"],
         ["CommunicationRequest"] = ["identifier", "patient", "subject", "status", "category", "based-on", "requester", "recipient", "sender", "authored"],
         ["Subscription"] = ["status", "url", "criteria", "type", "payload"],
+        ["AuditEvent"] = ["date", "entity", "entity-type", "outcome", "type", "subtype", "action", "address", "altid"],
     };
 
     private const string CustomBase = "urn:fhirpriorauth:SearchParameter:";
@@ -32,6 +33,8 @@ public sealed partial class SearchParameterRegistry
     [
         // R4 has no Task "for"; PAS and CDex follow-up clients search Tasks by the patient or member they are for.
         new("Task", "for", SearchParamType.Reference, "Task.for", CustomBase + "Task-for"),
+        // R4's agent is a reference; our agents are clients and organizations known by identifier only.
+        new("AuditEvent", "agent", SearchParamType.Token, "AuditEvent.agent.who.identifier", CustomBase + "AuditEvent-agent"),
     ];
 
     private readonly FrozenDictionary<string, FrozenDictionary<string, SearchParameterDefinition>> _byType;
@@ -50,6 +53,8 @@ public sealed partial class SearchParameterRegistry
                     "http://hl7.org/fhir/SearchParameter/Resource-id"),
                 [SearchParameterNames.LastUpdated] = new(type, SearchParameterNames.LastUpdated, SearchParamType.Date,
                     "meta.lastUpdated", "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"),
+                [SearchParameterNames.Security] = new(type, SearchParameterNames.Security, SearchParamType.Token,
+                    "meta.security", "http://hl7.org/fhir/SearchParameter/Resource-security"),
             };
             foreach (var name in names)
             {
@@ -73,7 +78,7 @@ public sealed partial class SearchParameterRegistry
     /// <summary>True when the server owns this resource type.</summary>
     public bool IsSupported(string resourceType) => _byType.ContainsKey(resourceType);
 
-    /// <summary>All parameters of a type, including <c>_id</c> and <c>_lastUpdated</c>.</summary>
+    /// <summary>All parameters of a type, including <c>_id</c>, <c>_lastUpdated</c> and <c>_security</c>.</summary>
     public IReadOnlyCollection<SearchParameterDefinition> For(string resourceType) =>
         _byType.TryGetValue(resourceType, out var p) ? p.Values : [];
 

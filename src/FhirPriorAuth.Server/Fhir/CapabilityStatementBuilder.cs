@@ -1,6 +1,7 @@
 using System.Reflection;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Server.Security;
 using Hl7.Fhir.Model;
 
 namespace FhirPriorAuth.Server.Fhir;
@@ -13,7 +14,8 @@ namespace FhirPriorAuth.Server.Fhir;
 public sealed record FhirOperationRegistration(string? ResourceType, string Name, string Definition, PasVersion? PasVersion = null);
 
 /// <summary>Builds <c>/metadata</c> from what is really wired: the registry's types and parameters and the registered operations.</summary>
-public sealed class CapabilityStatementBuilder(SearchParameterRegistry registry, IEnumerable<FhirOperationRegistration> operations)
+public sealed class CapabilityStatementBuilder(SearchParameterRegistry registry, IEnumerable<FhirOperationRegistration> operations,
+    SecurityOptions security, ServerUrls urls)
 {
     private static readonly CapabilityStatement.TypeRestfulInteraction[] TypeInteractions =
     [
@@ -39,12 +41,27 @@ public sealed class CapabilityStatementBuilder(SearchParameterRegistry registry,
             Mode = CapabilityStatement.RestfulCapabilityMode.Server,
             Interaction = [new() { Code = CapabilityStatement.SystemRestfulInteraction.HistorySystem }],
         };
+        if (security.Mode == SecurityOptions.TokensMode)
+        {
+            rest.Security = new CapabilityStatement.SecurityComponent
+            {
+                Cors = true,
+                Service = [new CodeableConcept("http://terminology.hl7.org/CodeSystem/restful-security-service", "SMART-on-FHIR")],
+                Description = "SMART Backend Services (client_credentials, private_key_jwt) or tokens of a configured identity provider; see .well-known/smart-configuration.",
+            };
+            var uris = new Extension { Url = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris" };
+            uris.Extension.Add(new Extension("token", new FhirUri(urls.TokenEndpoint)));
+            rest.Security.Extension.Add(uris);
+        }
         foreach (var type in registry.ResourceTypes)
         {
+            // The audit trail is append-only: read and search, never written through the API.
+            var interactions = type == "AuditEvent" ? TypeInteractions.Where(i => i is not (CapabilityStatement.TypeRestfulInteraction.Create
+                or CapabilityStatement.TypeRestfulInteraction.Update or CapabilityStatement.TypeRestfulInteraction.Delete)) : TypeInteractions;
             rest.Resource.Add(new CapabilityStatement.ResourceComponent
             {
                 Type = type,
-                Interaction = TypeInteractions.Select(i => new CapabilityStatement.ResourceInteractionComponent { Code = i }).ToList(),
+                Interaction = interactions.Select(i => new CapabilityStatement.ResourceInteractionComponent { Code = i }).ToList(),
                 Versioning = CapabilityStatement.ResourceVersionPolicy.VersionedUpdate,
                 ReadHistory = true,
                 UpdateCreate = true,

@@ -1,7 +1,9 @@
 using System.Globalization;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
+using FhirPriorAuth.Core.Security;
 using FhirPriorAuth.Core.Storage;
+using FhirPriorAuth.Server.Security;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.WebUtilities;
 using Task = System.Threading.Tasks.Task;
@@ -21,62 +23,79 @@ public static class FhirRestEndpoints
         });
 
         fhir.MapGet("/metadata", (HttpContext http, CapabilityStatementBuilder capabilities) =>
-            FhirHttp.WriteResourceAsync(http, capabilities.Build(FhirHttp.BaseUrl(http, prefix), pas)));
+            FhirHttp.WriteResourceAsync(http, capabilities.Build(FhirHttp.BaseUrl(http, prefix), pas)))
+            .RequireCors(SecuritySetup.AnyOriginPolicy);
 
-        fhir.MapGet("/_history", (HttpContext http, ResourceInteractions fhir) => History(http, fhir, prefix, null, null));
+        fhir.MapGet("/_history", (HttpContext http, ResourceInteractions fhir) => History(http, fhir, prefix, null, null))
+            .Performs(FhirAction.SystemHistory, "*");
         fhir.MapPost("/", () => Task.FromException(FhirException.BadRequest(
             "Batch and transaction Bundles are not supported; send each resource to its type's endpoint.",
             type: OperationOutcome.IssueType.NotSupported)));
 
         fhir.MapGet("/{type}", (HttpContext http, string type, ResourceInteractions fhir) =>
-            Search(http, fhir, prefix, type, Pairs(http.Request.Query)));
+            Search(http, fhir, prefix, type, Pairs(http.Request.Query))).Performs(FhirAction.Search);
         fhir.MapPost("/{type}/_search", async (HttpContext http, string type, ResourceInteractions fhir) =>
         {
             var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(http.RequestAborted) : null;
             await Search(http, fhir, prefix, type, form is null ? Pairs(http.Request.Query) : Pairs(http.Request.Query).Concat(Pairs(form)));
-        });
-        fhir.MapPost("/{type}", Create);
-        fhir.MapGet("/{type}/_history", (HttpContext http, string type, ResourceInteractions fhir) => History(http, fhir, prefix, type, null));
+        }).Performs(FhirAction.Search);
+        fhir.MapPost("/{type}", Create).Performs(FhirAction.Create);
+        fhir.MapGet("/{type}/_history", (HttpContext http, string type, ResourceInteractions fhir) => History(http, fhir, prefix, type, null))
+            .Performs(FhirAction.TypeHistory);
 
-        fhir.MapGet("/{type}/{id}", Read);
-        fhir.MapPut("/{type}/{id}", Update);
+        fhir.MapGet("/{type}/{id}", Read).Performs(FhirAction.Read);
+        fhir.MapPut("/{type}/{id}", Update).Performs(FhirAction.Update);
         fhir.MapDelete("/{type}/{id}", async (string type, string id, ResourceInteractions fhir, HttpContext http) =>
         {
-            await fhir.DeleteAsync(type, id, http.RequestAborted);
+            RequireChangeable(type);
+            await fhir.DeleteAsync(type, id, http.RequestAborted, http.Access().Scope);
             http.Response.StatusCode = StatusCodes.Status204NoContent;
-        });
-        fhir.MapGet("/{type}/{id}/_history", (HttpContext http, string type, string id, ResourceInteractions fhir) => History(http, fhir, prefix, type, id));
+        }).Performs(FhirAction.Delete);
+        fhir.MapGet("/{type}/{id}/_history", (HttpContext http, string type, string id, ResourceInteractions fhir) => History(http, fhir, prefix, type, id))
+            .Performs(FhirAction.InstanceHistory);
         fhir.MapGet("/{type}/{id}/_history/{version}", async (HttpContext http, string type, string id, string version, ResourceInteractions fhir) =>
         {
-            var stored = await fhir.VReadAsync(type, id, version, http.RequestAborted);
+            var stored = await fhir.VReadAsync(type, id, version, http.RequestAborted, http.Access().Scope);
             FhirHttp.SetVersionHeaders(http, stored);
             await FhirHttp.WriteStoredAsync(http, stored);
-        });
+        }).Performs(FhirAction.VRead);
         return fhir;
 
         async Task Create(HttpContext http, string type, ResourceInteractions fhir)
         {
             fhir.RequireType(type);
+            RequireChangeable(type);
             var resource = await FhirHttp.ReadResourceAsync(http, type);
             var ifNoneExist = http.Request.Headers["If-None-Exist"].ToString();
-            var result = await fhir.CreateAsync(type, resource, ifNoneExist.Length == 0 ? null : ifNoneExist, http.RequestAborted);
+            var result = await fhir.CreateAsync(type, resource, ifNoneExist.Length == 0 ? null : ifNoneExist, http.RequestAborted, http.Access().Scope);
             await WriteWriteResult(http, prefix, result, result.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
         }
 
         async Task Update(HttpContext http, string type, string id, ResourceInteractions fhir)
         {
             fhir.RequireType(type);
+            RequireChangeable(type);
             ResourceInteractions.RequireId(id);
             var resource = await FhirHttp.ReadResourceAsync(http, type);
-            var result = await fhir.UpdateAsync(type, id, resource, FhirHttp.IfMatchVersion(http), http.RequestAborted);
+            var result = await fhir.UpdateAsync(type, id, resource, FhirHttp.IfMatchVersion(http), http.RequestAborted, http.Access().Scope);
             await WriteWriteResult(http, prefix, result, result.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
         }
 
         async Task Read(HttpContext http, string type, string id, ResourceInteractions fhir)
         {
-            var stored = await fhir.ReadAsync(type, id, http.RequestAborted);
+            var stored = await fhir.ReadAsync(type, id, http.RequestAborted, http.Access().Scope);
             FhirHttp.SetVersionHeaders(http, stored);
             await FhirHttp.WriteStoredAsync(http, stored);
+        }
+    }
+
+    /// <summary>The audit trail is append-only: only the server writes AuditEvents.</summary>
+    private static void RequireChangeable(string type)
+    {
+        if (type == "AuditEvent")
+        {
+            throw new FhirException(StatusCodes.Status405MethodNotAllowed, Outcomes.Error(OperationOutcome.IssueType.NotSupported,
+                "AuditEvents are written by the server and cannot be created, changed or deleted."));
         }
     }
 
@@ -105,7 +124,7 @@ public static class FhirRestEndpoints
         IEnumerable<KeyValuePair<string, string>> parameters)
     {
         var pairs = parameters.ToList();
-        var (page, query, ignored) = await fhir.SearchAsync(type, pairs, FhirHttp.StrictHandling(http), http.RequestAborted);
+        var (page, query, ignored) = await fhir.SearchAsync(type, pairs, FhirHttp.StrictHandling(http), http.RequestAborted, http.Access().Scope);
         var baseUrl = FhirHttp.BaseUrl(http, prefix);
         var kept = pairs.Where(p => p.Key != "ct" && !ignored.Contains(p.Key)).ToList();
 
@@ -142,7 +161,7 @@ public static class FhirRestEndpoints
     private static async Task History(HttpContext http, ResourceInteractions fhir, string prefix, string? type, string? id)
     {
         var pairs = Pairs(http.Request.Query).ToList();
-        var page = await fhir.HistoryAsync(type, id, pairs, http.RequestAborted);
+        var page = await fhir.HistoryAsync(type, id, pairs, http.RequestAborted, http.Access().Scope);
         var baseUrl = FhirHttp.BaseUrl(http, prefix);
         var path = string.Join('/', new[] { type, id, "_history" }.Where(s => s is not null));
 

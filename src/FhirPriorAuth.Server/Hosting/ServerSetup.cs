@@ -3,6 +3,7 @@ using FhirPriorAuth.Core.Search;
 using FhirPriorAuth.Core.Storage;
 using FhirPriorAuth.Server.Fhir;
 using FhirPriorAuth.Server.Pas;
+using FhirPriorAuth.Server.Security;
 using FhirPriorAuth.Server.Validation;
 using FhirPriorAuth.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -29,6 +30,7 @@ public static class ServerSetup
         var resources = new SqlResourceStore(dialect);
         builder.Services.AddSingleton<IResourceStore>(resources);
         builder.Services.AddSingleton(new MigrationRunner(dialect));
+        builder.AddFhirSecurity(dialect, storage.DataDirectory);
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(SearchParameterRegistry.Default);
@@ -46,8 +48,18 @@ public static class ServerSetup
     /// <summary>Adds the middleware and maps every endpoint group.</summary>
     public static WebApplication UseFhirPriorAuth(this WebApplication app)
     {
+        // Audit is outermost so that it records the final status of every request, errors included.
+        app.UseMiddleware<AuditTrail>();
         app.UseMiddleware<FhirErrorMiddleware>();
         app.UseStatusCodePages(FhirErrorMiddleware.WriteStatusOutcomeAsync);
+        app.UseSecurityHeaders();
+        if (!app.Environment.IsDevelopment() && !app.Environment.IsEnvironment("Test"))
+        {
+            app.UseHsts();
+        }
+        app.UseCors();
+        app.UseMiddleware<AccessMiddleware>();
+        app.UseRateLimiter();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
@@ -55,6 +67,7 @@ public static class ServerSetup
         {
             app.MapFhirRest(prefix, version).MapPas(prefix, version);
         }
+        app.MapTokenEndpoints(PasSetup.Bases.Select(b => b.Prefix));
         return app;
     }
 }

@@ -1,6 +1,8 @@
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
+using FhirPriorAuth.Core.Security;
 using FhirPriorAuth.Server.Fhir;
+using FhirPriorAuth.Server.Security;
 
 namespace FhirPriorAuth.Server.Pas;
 
@@ -14,15 +16,28 @@ public static class PasEndpoints
         {
             var raw = await FhirHttp.ReadJsonBodyAsync(http);
             var body = FhirJson.ParseIgnoringUnknownElements(raw);
-            var response = await pas.SubmitAsync(body, raw, version, FhirHttp.BaseUrl(http, prefix), http.RequestAborted);
+            var response = await pas.SubmitAsync(body, raw, version, FhirHttp.BaseUrl(http, prefix), http.RequestAborted, http.Access().Scope);
+            if (ClaimResponseId(response) is { } id)
+            {
+                http.Features.Get<AuditDetails>()?.Add($"ClaimResponse/{id}");
+            }
             await FhirHttp.WriteJsonAsync(http, response);
-        });
+        }).Performs(FhirAction.Submit, "Claim");
         fhir.MapPost("/Claim/$inquire", async (HttpContext http, PriorAuthorizationService pas) =>
         {
             var body = FhirJson.ParseIgnoringUnknownElements(await FhirHttp.ReadJsonBodyAsync(http));
-            await FhirHttp.WriteResourceAsync(http, await pas.InquireAsync(body, version, http.RequestAborted));
-        });
+            await FhirHttp.WriteResourceAsync(http, await pas.InquireAsync(body, version, http.RequestAborted, http.Access().Scope));
+        }).Performs(FhirAction.Inquire, "Claim");
         return fhir;
+    }
+
+    /// <summary>The id of the ClaimResponse, the first entry of a PAS Response Bundle, for the audit record.</summary>
+    private static string? ClaimResponseId(byte[] responseBundle)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(responseBundle);
+        return document.RootElement.TryGetProperty("entry", out var entries) && entries.GetArrayLength() > 0
+            && entries[0].TryGetProperty("resource", out var resource) && resource.TryGetProperty("id", out var id)
+            ? id.GetString() : null;
     }
 
     /// <summary>The OperationDefinitions this feature serves, per PAS version (2.2.1 canonicals carry the version).</summary>
