@@ -3,11 +3,15 @@ using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Search;
 using FhirPriorAuth.Storage;
 using FhirPriorAuth.Synthetic;
+using FhirPriorAuth.Tools;
 using Hl7.Fhir.Rest;
 
 // Usage:
 //   migrate [--provider Sqlite|SqlServer] [--connection-string CS] [--data-dir DIR]
-//   seed --members N [--seed S] (--server http://host:port/fhir | [--provider ...] [--connection-string CS] [--data-dir DIR])
+//   seed --members N [--seed S] (--server http://host:port/fhir --token T | [--provider ...] [--connection-string CS] [--data-dir DIR])
+//   register-client --client-id ID (--jwks FILE | --jwks-url URL | --public-key PEM) [--scopes S] [--organization sys|val,...] [--roles admin,reviewer] [--rate-limit N]
+//   dev-client [--client-id local-dev] [--out .fhirpa]
+//   token --client-id ID --key PEM [--server http://localhost:5080] [--scopes S]
 var options = ParseOptions(args.Skip(1));
 switch (args.FirstOrDefault())
 {
@@ -17,11 +21,21 @@ switch (args.FirstOrDefault())
         return 0;
     case "seed":
         return await Seed(options);
+    case "register-client":
+        return await Clients.RegisterAsync(options, Storage(options).CreateDialect());
+    case "dev-client":
+        return await Clients.DevClientAsync(options, Storage(options).CreateDialect());
+    case "token":
+        return await Clients.TokenAsync(options);
     default:
         Console.Error.WriteLine("""
             FhirPriorAuth tools
-              migrate  [--provider Sqlite|SqlServer] [--connection-string CS] [--data-dir DIR]
-              seed     --members N [--seed S] [--server BASE_URL | --provider ... --connection-string CS --data-dir DIR]
+              migrate          [--provider Sqlite|SqlServer] [--connection-string CS] [--data-dir DIR]
+              seed             --members N [--seed S] [--server BASE_URL --token T | --provider ... --connection-string CS --data-dir DIR]
+              register-client  --client-id ID (--jwks FILE | --jwks-url URL | --public-key PEM) [--scopes S]
+                               [--organization system|value,...] [--roles admin,reviewer] [--rate-limit PER_MINUTE] [storage options]
+              dev-client       [--client-id local-dev] [--out .fhirpa] [storage options]   (a local admin client and its key)
+              token            --client-id ID --key PEM [--server http://localhost:5080] [--scopes S]
             """);
         return 2;
 }
@@ -38,6 +52,10 @@ static async Task<int> Seed(Dictionary<string, string> options)
     {
         // Through the public API, as an EHR would: PUT with the generated ids (update-as-create), so re-seeding is idempotent.
         using var client = new FhirClient(server, new FhirClientSettings { PreferredFormat = ResourceFormat.Json });
+        if (options.TryGetValue("token", out var token))
+        {
+            client.RequestHeaders!.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
         foreach (var resource in resources)
         {
             await client.UpdateAsync(resource);

@@ -36,7 +36,10 @@ public sealed partial class ResourceInteractions(
 
         for (int attempt = 1; ; attempt++)
         {
-            var write = PrepareWrite(resource, NewId(), version: 1, expectedCurrent: 0, criteria, access.LabelsForWrites);
+            var id = NewId();
+            resource.Id = id;
+            var write = PrepareWrite(resource, id, version: 1, expectedCurrent: 0, criteria,
+                access.LabelsForWrites.Concat(AccessLabels.FromContent(resource)));
             try
             {
                 return (await store.CommitAsync([write], ct))[0];
@@ -85,7 +88,8 @@ public sealed partial class ResourceInteractions(
                 throw NotKnown(resourceType, id);
             }
             int currentVersion = current?.Version ?? 0;
-            return PrepareWrite(resource, id, currentVersion + 1, currentVersion, null, previousLabels.Concat(access.LabelsForWrites));
+            return PrepareWrite(resource, id, currentVersion + 1, currentVersion, null,
+                previousLabels.Concat(access.LabelsForWrites).Concat(AccessLabels.FromContent(resource)));
         }, ct);
         return result! with { Created = previous is null || previous.IsDeleted };
     }
@@ -337,10 +341,9 @@ public sealed partial class ResourceInteractions(
             .ToList();
 
     /// <summary>
-    /// Stamps id, version and time on a resource and prepares its write with index rows. The stored version also
-    /// carries access labels: <paramref name="access"/> plus those its content earns (<see cref="AccessLabels.FromContent"/>);
-    /// labels the resource arrived with are dropped, and the ones added are removed again after serializing, so they
-    /// live in storage only.
+    /// Stamps id, version and time on a resource and prepares its write with index rows. The stored version carries
+    /// the access labels <paramref name="access"/>; labels the resource arrived with are dropped, and the ones added
+    /// are removed again after serializing, so the caller's object does not show them.
     /// </summary>
     public ResourceWrite PrepareWrite(Resource resource, string id, int version, int expectedCurrent, ConditionalCriteria? criteria = null,
         IEnumerable<string>? access = null)
@@ -352,7 +355,7 @@ public sealed partial class ResourceInteractions(
         resource.Meta.LastUpdated = now;
         AccessLabels.Strip(resource);
         var index = _indexer.Extract(resource).ToList();
-        var labels = (access ?? []).Concat(AccessLabels.FromContent(resource, index)).Distinct().Order(StringComparer.Ordinal).ToList();
+        var labels = (access ?? []).Distinct().Order(StringComparer.Ordinal).ToList();
         AccessLabels.Apply(resource, labels);
         index.AddRange(labels.Select(l => new TokenIndexValue(SearchParameterNames.Security, AccessLabels.System, l)));
         var json = FhirJson.ToBytes(resource);

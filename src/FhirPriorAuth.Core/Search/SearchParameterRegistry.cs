@@ -35,6 +35,8 @@ public sealed partial class SearchParameterRegistry
         new("Task", "for", SearchParamType.Reference, "Task.for", CustomBase + "Task-for"),
         // R4's agent is a reference; our agents are clients and organizations known by identifier only.
         new("AuditEvent", "agent", SearchParamType.Token, "AuditEvent.agent.who.identifier", CustomBase + "AuditEvent-agent"),
+        // Entities known by identifier only, such as the request's correlation id.
+        new("AuditEvent", "entity-identifier", SearchParamType.Token, "AuditEvent.entity.what.identifier", CustomBase + "AuditEvent-entity-identifier"),
     ];
 
     private readonly FrozenDictionary<string, FrozenDictionary<string, SearchParameterDefinition>> _byType;

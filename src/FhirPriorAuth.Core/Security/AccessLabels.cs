@@ -1,6 +1,6 @@
 using System.Text.Json;
 using FhirPriorAuth.Core.Pas;
-using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Core.Fhir;
 using Hl7.Fhir.Model;
 
 namespace FhirPriorAuth.Core.Security;
@@ -28,9 +28,10 @@ public static class AccessLabels
 
     /// <summary>
     /// The labels a resource earns from its own content: a Patient is its own patient and its identifiers are
-    /// member identifiers; anything else belongs to every Patient it references (found in its index rows).
+    /// member identifiers; anything else belongs to every Patient of this server it references (<c>Patient/id</c>;
+    /// absolute references name another server's patients and earn nothing).
     /// </summary>
-    public static IEnumerable<string> FromContent(Resource resource, IEnumerable<IndexValue> index)
+    public static IEnumerable<string> FromContent(Resource resource)
     {
         if (resource is Hl7.Fhir.Model.Patient patient)
         {
@@ -44,9 +45,13 @@ public static class AccessLabels
             }
             yield break;
         }
-        foreach (var reference in index.OfType<ReferenceIndexValue>().Where(r => r.TargetType == "Patient"))
+        foreach (var (node, _) in FhirTree.Walk(resource, resource.TypeName))
         {
-            yield return Patient(reference.TargetId);
+            if (node is ResourceReference { Reference: { } reference } && reference.StartsWith("Patient/", StringComparison.Ordinal)
+                && reference.IndexOf('/', 8) < 0 && reference.Length > 8)
+            {
+                yield return Patient(reference[8..]);
+            }
         }
     }
 

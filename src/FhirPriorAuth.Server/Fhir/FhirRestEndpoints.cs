@@ -102,6 +102,10 @@ public static class FhirRestEndpoints
     private static async Task WriteWriteResult(HttpContext http, string prefix, WriteResult result, int status)
     {
         var stored = result.Resource;
+        if (http.GetRouteValue("id") is null)
+        {
+            http.Features.Get<AuditDetails>()?.Add($"{stored.ResourceType}/{stored.Id}");
+        }
         http.Response.StatusCode = status;
         FhirHttp.SetVersionHeaders(http, stored);
         http.Response.Headers.Location = $"{FhirHttp.BaseUrl(http, prefix)}/{stored.ResourceType}/{stored.Id}/_history/{stored.Version}";
