@@ -13,31 +13,44 @@ using Hl7.Fhir.Rest;
 //   dev-client [--client-id local-dev] [--out .fhirpa]
 //   token --client-id ID --key PEM [--server http://localhost:5080] [--scopes S]
 var options = ParseOptions(args.Skip(1));
-switch (args.FirstOrDefault())
+try
 {
-    case "migrate":
-        var applied = await new MigrationRunner(Storage(options).CreateDialect()).MigrateAsync(CancellationToken.None);
-        Console.WriteLine(applied.Count == 0 ? "Schema is up to date." : $"Applied migrations: {string.Join(", ", applied)}");
-        return 0;
-    case "seed":
-        return await Seed(options);
-    case "register-client":
-        return await Clients.RegisterAsync(options, Storage(options).CreateDialect());
-    case "dev-client":
-        return await Clients.DevClientAsync(options, Storage(options).CreateDialect());
-    case "token":
-        return await Clients.TokenAsync(options);
-    default:
-        Console.Error.WriteLine("""
-            FhirPriorAuth tools
-              migrate          [--provider Sqlite|SqlServer] [--connection-string CS] [--data-dir DIR]
-              seed             --members N [--seed S] [--server BASE_URL --token T | --provider ... --connection-string CS --data-dir DIR]
-              register-client  --client-id ID (--jwks FILE | --jwks-url URL | --public-key PEM) [--scopes S]
-                               [--organization system|value,...] [--roles admin,reviewer] [--rate-limit PER_MINUTE] [storage options]
-              dev-client       [--client-id local-dev] [--out .fhirpa] [storage options]   (a local admin client and its key)
-              token            --client-id ID --key PEM [--server http://localhost:5080] [--scopes S]
-            """);
-        return 2;
+    return await Run();
+}
+catch (Exception e) when (e is ArgumentException or IOException or FormatException or HttpRequestException)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+async Task<int> Run()
+{
+    switch (args.FirstOrDefault())
+    {
+        case "migrate":
+            var applied = await new MigrationRunner(Storage(options).CreateDialect()).MigrateAsync(CancellationToken.None);
+            Console.WriteLine(applied.Count == 0 ? "Schema is up to date." : $"Applied migrations: {string.Join(", ", applied)}");
+            return 0;
+        case "seed":
+            return await Seed(options);
+        case "register-client":
+            return await Clients.RegisterAsync(options, Storage(options).CreateDialect());
+        case "dev-client":
+            return await Clients.DevClientAsync(options, Storage(options).CreateDialect());
+        case "token":
+            return await Clients.TokenAsync(options);
+        default:
+            Console.Error.WriteLine("""
+                FhirPriorAuth tools
+                  migrate          [--provider Sqlite|SqlServer] [--connection-string CS] [--data-dir DIR]
+                  seed             --members N [--seed S] [--server BASE_URL --token T | --provider ... --connection-string CS --data-dir DIR]
+                  register-client  --client-id ID (--jwks FILE | --jwks-url URL | --public-key PEM) [--scopes S]
+                                   [--organization system|value,...] [--roles admin,reviewer] [--rate-limit PER_MINUTE] [storage options]
+                  dev-client       [--client-id local-dev] [--out .fhirpa] [storage options]   (a local admin client and its key)
+                  token            --client-id ID --key PEM [--server http://localhost:5080] [--scopes S]
+                """);
+            return 2;
+    }
 }
 
 static async Task<int> Seed(Dictionary<string, string> options)

@@ -1,0 +1,66 @@
+using System.Net;
+using FhirPriorAuth.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FhirPriorAuth.Server.Tests;
+
+/// <summary>The explicit no-authentication development mode: allowed on loopback only.</summary>
+public sealed class NoAuthModeTests : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "fhirpa-noauth-" + Guid.NewGuid().ToString("N"));
+
+    private WebApplication Build(string urls)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Test" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Urls"] = urls,
+            ["Storage:DataDirectory"] = _data,
+            ["Security:Mode"] = "None",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        builder.AddFhirPriorAuth();
+        var app = builder.Build();
+        app.UseFhirPriorAuth();
+        return app;
+    }
+
+    [Fact]
+    public async Task OnANonLoopbackAddress_TheServerRefusesToStart()
+    {
+        await using var app = Build("http://0.0.0.0:0");
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync());
+        Assert.Contains("loopback", error.Message);
+    }
+
+    [Fact]
+    public async Task OnLoopback_RequestsNeedNoToken()
+    {
+        await using var app = Build("http://127.0.0.1:0");
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var client = new HttpClient { BaseAddress = new Uri(address + "/") };
+        // The schema is migrated in the background right after start.
+        HttpStatusCode status = 0;
+        for (int i = 0; i < 100 && status != HttpStatusCode.OK; i++)
+        {
+            status = (await client.GetAsync("fhir/Patient?_count=1")).StatusCode;
+            await Task.Delay(100);
+        }
+        Assert.Equal(HttpStatusCode.OK, status);
+        await app.StopAsync();
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_data))
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+    }
+}
