@@ -243,6 +243,20 @@ public sealed class SecurityTests(ServerHost server)
     }
 
     [Fact]
+    public async Task TokensOfEveryConfiguredIssuer_AreAccepted_EachOnlyWithItsOwnKeys()
+    {
+        var idp = server.IdentityProvider;
+        var fromDiscovery = TestTokens.Mint(server.Audience, issuer: idp.Issuer, key: idp.Key, algorithm: SecurityAlgorithms.RsaSha256, roles: ["admin"]);
+        var fromFile = TestTokens.Mint(server.Audience, issuer: ServerHost.FileIssuer, algorithm: SecurityAlgorithms.RsaSha384, key: TestTokens.RsaKey, roles: ["admin"]);
+        // The static issuer's key is valid, but not for the discovery issuer's tokens.
+        var confused = TestTokens.Mint(server.Audience, issuer: idp.Issuer, roles: ["admin"]);
+
+        Assert.Equal(HttpStatusCode.OK, (await Get("fhir/Patient?_count=1", fromDiscovery)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Get("fhir/Patient?_count=1", fromFile)).StatusCode);
+        await (await Get("fhir/Patient?_count=1", confused)).AssertOutcome(401);
+    }
+
+    [Fact]
     public async Task Responses_CarrySecurityHeaders_AndDiscoveryAllowsAnyOrigin()
     {
         var response = await server.Client.GetAsync("fhir/Patient?_count=1");

@@ -41,8 +41,18 @@ public sealed class ServerHost : IAsyncLifetime
     /// <summary>Settings a test class needs on top of the defaults.</summary>
     public Dictionary<string, string?> Settings { get; } = new();
 
+    /// <summary>A second, discovery-based issuer the server trusts.</summary>
+    public TestIdentityProvider IdentityProvider { get; } = new();
+
+    /// <summary>A third issuer, trusted through a JWKS file (same keys as <see cref="TestTokens"/>).</summary>
+    public const string FileIssuer = "https://file-issuer.test/";
+
     public async Task InitializeAsync()
     {
+        await IdentityProvider.StartAsync();
+        Directory.CreateDirectory(DataDirectory);
+        var jwksFile = Path.Combine(DataDirectory, "test-issuer.jwks.json");
+        await File.WriteAllTextAsync(jwksFile, TestTokens.Jwks);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Test" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -51,6 +61,10 @@ public sealed class ServerHost : IAsyncLifetime
             ["Logging:LogLevel:Default"] = "Warning",
             ["Security:Issuers:0:Issuer"] = TestTokens.Issuer,
             ["Security:Issuers:0:Jwks"] = TestTokens.Jwks,
+            ["Security:Issuers:1:Issuer"] = IdentityProvider.Issuer,
+            ["Security:Issuers:1:Discovery"] = IdentityProvider.Discovery,
+            ["Security:Issuers:2:Issuer"] = FileIssuer,
+            ["Security:Issuers:2:JwksFile"] = jwksFile,
         }.Concat(Settings));
         builder.AddFhirPriorAuth();
         _app = builder.Build();
@@ -89,6 +103,7 @@ public sealed class ServerHost : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await StopAsync();
+        await IdentityProvider.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         if (Directory.Exists(DataDirectory))
         {
