@@ -18,10 +18,10 @@ public static class TestTokens
     public static readonly RsaSecurityKey RsaKey = new(RSA.Create(2048)) { KeyId = "test-rs" };
 
     /// <summary>The public keys as a JWKS document.</summary>
-    public static string Jwks { get; } = JsonSerializer.Serialize(new
-    {
-        keys = new[] { Public(EcKey), Public(RsaKey) },
-    });
+    public static string Jwks { get; } = PublicJwks(EcKey, RsaKey);
+
+    /// <summary>The public halves of keys as a JWKS document.</summary>
+    public static string PublicJwks(params SecurityKey[] keys) => JsonSerializer.Serialize(new { keys = keys.Select(Public).ToArray() });
 
     public const string AllScopes = "system/*.cruds";
 

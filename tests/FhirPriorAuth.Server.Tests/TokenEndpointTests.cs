@@ -24,14 +24,8 @@ public sealed class TokenEndpointTests(ServerHost server)
         string[]? roles = null, int? rateLimit = null)
     {
         var clientId = "client-" + Guid.NewGuid().ToString("N")[..8];
-        var jwk = publicKey switch
-        {
-            ECDsaSecurityKey ec => JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(ec.ECDsa.ExportParameters(false))) { KeyId = ec.KeyId }),
-            RsaSecurityKey rsa => JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(rsa.Rsa.ExportParameters(false)) { KeyId = rsa.KeyId }),
-            _ => throw new ArgumentException("key"),
-        };
         await server.Services.GetRequiredService<IClientRegistry>().SaveAsync(new ClientRegistration(clientId,
-            JsonSerializer.Serialize(new { keys = new[] { jwk } }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }),
+            TestTokens.PublicJwks(publicKey),
             null, scopes, [new IdentifierKey("http://hl7.org/fhir/sid/us-npi", "1234567893")], roles ?? [], rateLimit), CancellationToken.None);
         return clientId;
     }
