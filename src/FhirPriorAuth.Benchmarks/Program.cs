@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Pas;
+using FhirPriorAuth.Core.Policy;
+using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Core.Storage;
+using FhirPriorAuth.Core.Validation;
+using FhirPriorAuth.Storage;
+using FhirPriorAuth.Synthetic;
+using Hl7.Fhir.Model;
+using Task = System.Threading.Tasks.Task;
+
+// Usage: dotnet run -c Release --project src/FhirPriorAuth.Benchmarks -- [--count 200] [--seed N] [--packages DIR]
+// Every stage runs over the same generated PAS 2.2.1 request Bundles (each one different), one at a time.
+var options = args.Select((a, i) => (a, i)).Where(p => p.a.StartsWith("--", StringComparison.Ordinal) && p.i + 1 < args.Length)
+    .ToDictionary(p => p.a[2..], p => args[p.i + 1]);
+int count = int.Parse(options.GetValueOrDefault("count", "200"), CultureInfo.InvariantCulture);
+int seed = int.Parse(options.GetValueOrDefault("seed", PayerDataGenerator.DefaultSeed.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+var root = FindRoot();
+var packages = options.GetValueOrDefault("packages", Path.GetFullPath(Path.Combine(root, "..", "shared", "fhir-packages")));
+
+var generator = new PasRequestGenerator(File.ReadAllText(Path.Combine(root, "examples", "inferno", "2.2.1", "approval_pa_submit_request_payload.json")), seed);
+var bodies = Enumerable.Range(0, count).Select(_ => Encoding.UTF8.GetBytes(generator.Next())).ToList();
+Console.WriteLine($"{count} PAS 2.2.1 request Bundles, {bodies.Average(b => b.Length) / 1024:F1} KB on average, seed {seed}, {Environment.ProcessorCount} cores");
+
+var parse = Measure(bodies, body => FhirJson.ParseIgnoringUnknownElements(body));
+var requests = bodies.Select(b => PasRequest.Read(FhirJson.ParseIgnoringUnknownElements(b), PasOperation.Submit)).ToList();
+
+// (a) Firely as anyone would use it: one Validator over the packages; the first call compiles the schemas.
+var clock = Stopwatch.StartNew();
+var stock = new FirelyPasValidator(new FhirPackageLocator([packages]));
+stock.Validate(requests[0].Bundle, PasVersion.V2_2_1, PasOperation.Submit);
+var stockFirst = clock.Elapsed;
+var stockTimes = Measure(requests, r => stock.Validate(r.Bundle, PasVersion.V2_2_1, PasOperation.Submit));
+
+// (b) The server's pipeline (today the same Firely setup as (a); issue 5 work replaces it).
+IPasValidator pipeline = stock;
+var pipelineTimes = Measure(requests, r => pipeline.Validate(r.Bundle, PasVersion.V2_2_1, PasOperation.Submit));
+
+var policy = new PolicyEngine(PolicyLoader.LoadDirectory(Path.Combine(root, "examples", "policies")));
+var now = DateTimeOffset.UtcNow;
+var decide = Measure(requests, r => policy.Decide(new PolicyRequest(r.Claim, r.Bundle, r.Resolve, now)));
+
+// (e) A durable SQLite commit (WAL) of the Claim, Patient and Coverage of each request, with their index rows.
+var data = Path.Combine(Path.GetTempPath(), "fhirpa-bench-" + Guid.NewGuid().ToString("N"));
+var dialect = new StorageOptions { DataDirectory = data }.CreateDialect();
+await new MigrationRunner(dialect).MigrateAsync(CancellationToken.None);
+var store = new SqlResourceStore(dialect);
+var interactions = new ResourceInteractions(store, SearchParameterRegistry.Default, TimeProvider.System);
+var write = await MeasureAsync(requests, async r =>
+{
+    var resources = r.Bundle.Entry.Select(e => e.Resource).OfType<DomainResource>().Where(x => x is Claim or Patient or Coverage)
+        .Select(x => (Resource)x.DeepCopy());
+    await store.CommitAsync(resources.Select(x => interactions.PrepareWrite(x, ResourceInteractions.NewId(), 1, 0)).ToList(), CancellationToken.None);
+});
+Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+Directory.Delete(data, recursive: true);
+
+Console.WriteLine();
+Console.WriteLine($"{"stage",-34} {"median ms",10} {"p99 ms",10}");
+Print("(a) stock Firely validation", stockTimes);
+Print("(b) FhirPriorAuth validation", pipelineTimes);
+Print("(c) parse (JSON to POCO)", parse);
+Print("(d) policy decision", decide);
+Print("(e) durable write (3 resources)", write);
+Console.WriteLine($"(a) first call, schema compilation: {stockFirst.TotalMilliseconds:F0} ms");
+Console.WriteLine($"(a)/(b) median ratio: {Percentile(stockTimes, 50) / Percentile(pipelineTimes, 50):F1}x, p99 ratio: {Percentile(stockTimes, 99) / Percentile(pipelineTimes, 99):F1}x");
+return 0;
+
+static List<double> Measure<T>(IEnumerable<T> inputs, Action<T> action)
+{
+    var times = new List<double>();
+    var clock = new Stopwatch();
+    foreach (var input in inputs)
+    {
+        clock.Restart();
+        action(input);
+        times.Add(clock.Elapsed.TotalMilliseconds);
+    }
+    return times;
+}
+
+static async Task<List<double>> MeasureAsync<T>(IEnumerable<T> inputs, Func<T, Task> action)
+{
+    var times = new List<double>();
+    var clock = new Stopwatch();
+    foreach (var input in inputs)
+    {
+        clock.Restart();
+        await action(input);
+        times.Add(clock.Elapsed.TotalMilliseconds);
+    }
+    return times;
+}
+
+static double Percentile(List<double> values, int p)
+{
+    var sorted = values.Order().ToList();
+    return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p / 100.0 * sorted.Count) - 1)];
+}
+
+static void Print(string stage, List<double> times) =>
+    Console.WriteLine($"{stage,-34} {Percentile(times, 50),10:F2} {Percentile(times, 99),10:F2}");
+
+static string FindRoot()
+{
+    var directory = new DirectoryInfo(AppContext.BaseDirectory);
+    while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "FhirPriorAuth.sln")))
+    {
+        directory = directory.Parent;
+    }
+    return directory?.FullName ?? throw new InvalidOperationException("Run the benchmark from inside the repository.");
+}
