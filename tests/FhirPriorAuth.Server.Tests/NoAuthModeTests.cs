@@ -1,9 +1,7 @@
 using System.Net;
-using FhirPriorAuth.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FhirPriorAuth.Server.Tests;
@@ -13,21 +11,11 @@ public sealed class NoAuthModeTests : IDisposable
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "fhirpa-noauth-" + Guid.NewGuid().ToString("N"));
 
-    private WebApplication Build(string urls)
+    private WebApplication Build(string urls) => ServerHost.Build(_data, new Dictionary<string, string?>
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Test" });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Urls"] = urls,
-            ["Storage:DataDirectory"] = _data,
-            ["Security:Mode"] = "None",
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
-        builder.AddFhirPriorAuth();
-        var app = builder.Build();
-        app.UseFhirPriorAuth();
-        return app;
-    }
+        ["Urls"] = urls,
+        ["Security:Mode"] = "None",
+    });
 
     [Fact]
     public async Task OnANonLoopbackAddress_TheServerRefusesToStart()

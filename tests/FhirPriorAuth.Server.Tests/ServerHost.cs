@@ -53,12 +53,8 @@ public sealed class ServerHost : IAsyncLifetime
         Directory.CreateDirectory(DataDirectory);
         var jwksFile = Path.Combine(DataDirectory, "test-issuer.jwks.json");
         await File.WriteAllTextAsync(jwksFile, TestTokens.Jwks);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Test" });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        _app = Build(DataDirectory, new Dictionary<string, string?>
         {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Storage:DataDirectory"] = DataDirectory,
-            ["Logging:LogLevel:Default"] = "Warning",
             ["Security:Issuers:0:Issuer"] = TestTokens.Issuer,
             ["Security:Issuers:0:Jwks"] = TestTokens.Jwks,
             ["Security:Issuers:1:Issuer"] = IdentityProvider.Issuer,
@@ -66,9 +62,6 @@ public sealed class ServerHost : IAsyncLifetime
             ["Security:Issuers:2:Issuer"] = FileIssuer,
             ["Security:Issuers:2:JwksFile"] = jwksFile,
         }.Concat(Settings));
-        builder.AddFhirPriorAuth();
-        _app = builder.Build();
-        _app.UseFhirPriorAuth();
         // A route that fails the way a bug would, to prove that no stack trace reaches clients.
         _app.MapGet("/test/fail", () => { throw new InvalidOperationException("secret internal detail"); });
         await _app.StartAsync();
@@ -86,6 +79,27 @@ public sealed class ServerHost : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, "the server did not become ready");
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>The server as the product composes it, on a loopback port unless <paramref name="settings"/> say otherwise.</summary>
+    public static WebApplication Build(string dataDirectory, IEnumerable<KeyValuePair<string, string?>> settings)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Test" });
+        var configuration = new Dictionary<string, string?>
+        {
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Storage:DataDirectory"] = dataDirectory,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings)
+        {
+            configuration[key] = value; // a test's setting replaces the default
+        }
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.AddFhirPriorAuth();
+        var app = builder.Build();
+        app.UseFhirPriorAuth();
+        return app;
     }
 
     public async Task StopAsync()

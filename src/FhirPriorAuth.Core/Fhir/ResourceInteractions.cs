@@ -258,7 +258,6 @@ public sealed partial class ResourceInteractions(
             {
                 throw NotKnown(resourceType!, id);
             }
-            return await store.HistoryAsync(new HistoryQuery(resourceType, id, since, count, after), ct);
         }
         var page = await store.HistoryAsync(new HistoryQuery(resourceType, id, since, count, after), ct);
         if (id is not null && page.Resources.Count == 0 && after is null && since is null
@@ -266,7 +265,7 @@ public sealed partial class ResourceInteractions(
         {
             throw NotKnown(resourceType!, id);
         }
-        return access.Unrestricted ? page
+        return access.Unrestricted || id is not null ? page
             : page with { Resources = page.Resources.Where(r => !r.IsDeleted && access.Allows(AccessLabels.Read(r.Json.Span))).ToList() };
     }
 
