@@ -43,6 +43,9 @@ internal static class IssueClassifier
         "serviceLineNumber",
     ];
 
+    /// <summary>True for the extensions (by the last segment of their url) whose context defects are suppressed.</summary>
+    public static bool IsSuppressedContextExtension(string urlTail) => SuppressedContextExtensions.Any(x => urlTail == "extension-" + x);
+
     private static Regex ExtensionContextMessage() => ExtensionContextRegex;
     private static readonly Regex ExtensionContextRegex = new(@"(not allowed to be used|is not allowed|context)", RegexOptions.IgnoreCase | RegexOptions.Compiled);
 

@@ -52,7 +52,11 @@ internal sealed class PasProfiles
             SelectValidationProfiles = (location, declared, _, _) => location == "Bundle" ? [] : declared,
         };
         _validator = new Validator(Resolver, terminology, referenceResolver: null, settings: settings);
+        Compiled = new CompiledProfiles(Resolver);
     }
+
+    /// <summary>The same corrected profiles, compiled for <see cref="ConformanceCheck"/>.</summary>
+    public CompiledProfiles Compiled { get; }
 
     public PasVersion Version { get; }
 
@@ -114,11 +118,13 @@ public sealed class FirelyPasValidator : IPasValidator
     }
 
     /// <inheritdoc />
-    public PasValidationReport Validate(Bundle bundle, PasVersion version, PasOperation operation)
-    {
-        var profile = operation == PasOperation.Submit ? "profile-pas-request-bundle" : "profile-pas-inquiry-request-bundle";
-        return ValidateAgainst(bundle, version, profile);
-    }
+    public PasValidationReport Validate(Bundle bundle, PasVersion version, PasOperation operation) =>
+        ValidateAgainst(bundle, version, RequestProfile(operation));
+
+    internal static string RequestProfile(PasOperation operation) =>
+        operation == PasOperation.Submit ? "profile-pas-request-bundle" : "profile-pas-inquiry-request-bundle";
+
+    internal PasProfiles Profiles(PasVersion version) => _profiles[version].Value;
 
     /// <summary>Validates any resource against a PAS profile of the version (e.g. <c>profile-pas-response-bundle</c>), classified like requests.</summary>
     public PasValidationReport ValidateAgainst(Resource resource, PasVersion version, string profileId)

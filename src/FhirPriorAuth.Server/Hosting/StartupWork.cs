@@ -22,7 +22,7 @@ public sealed class Readiness
 /// warms the parser, FHIRPath expressions and SQL paths so that the first real request is not the slow one.
 /// <c>/health/ready</c> turns healthy when both are done.
 /// </summary>
-internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractions interactions, FirelyPasValidator validator,
+internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractions interactions, PasValidator validator,
     Readiness readiness, ILogger<StartupWork> log) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken ct)
@@ -35,18 +35,27 @@ internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractio
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
         await interactions.WarmUpAsync(ct);
-        // Loading the IG packages and compiling the PAS schemas takes seconds; no request should pay for it.
-        foreach (var version in Enum.GetValues<PasVersion>())
+        // Loading the IG packages and compiling the PAS profiles takes seconds; no request should pay for it.
+        var versions = Enum.GetValues<PasVersion>();
+        await Task.WhenAll(versions.Select(version => Task.Run(() =>
         {
-            var corrections = await Task.Run(() => validator.WarmUp(version), ct);
-            log.LogInformation("PAS {Version} profiles ready; {Count} corrections applied (profiles/README.md)", version.Label(), corrections.Count);
+            validator.WarmUp(version);
+            log.LogInformation("PAS {Version} profiles compiled", version.Label());
+        }, ct)));
+        readiness.MarkReady();
+        log.LogInformation("FhirPriorAuth is ready");
+
+        // Firely's own schemas are needed only for requests the fast path cannot prove (usually invalid ones): compiled
+        // after the server is ready, so a start is not held up by them.
+        foreach (var version in versions)
+        {
+            var corrections = await Task.Run(() => validator.Full.WarmUp(version), ct);
+            log.LogInformation("PAS {Version} full validation ready; {Count} corrections applied (profiles/README.md)", version.Label(), corrections.Count);
             foreach (var correction in corrections)
             {
                 log.LogDebug("Profile correction: {Correction}", correction);
             }
         }
-        readiness.MarkReady();
-        log.LogInformation("FhirPriorAuth is ready");
     }
 }
 

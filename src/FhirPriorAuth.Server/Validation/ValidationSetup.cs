@@ -18,13 +18,18 @@ public sealed class ValidationOptions
 /// <summary>Registers PAS profile validation over the configured IG packages.</summary>
 public static class ValidationSetup
 {
-    /// <summary>Adds the validator; a missing package stops the start with a message that says how to install it.</summary>
+    /// <summary>
+    /// Adds the validator (a fast conformance proof, with Firely deciding whatever it cannot prove); a missing package
+    /// stops the start with a message that says how to install it.
+    /// </summary>
     public static IServiceCollection AddPasValidation(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
         var options = configuration.GetSection("Validation").Get<ValidationOptions>() ?? new ValidationOptions();
         var configured = options.PackageDirectories.Count > 0 ? options.PackageDirectories : [.. ValidationOptions.DefaultPackageDirectories];
         var locator = new FhirPackageLocator(configured.Select(d => Resolve(d, environment.ContentRootPath)).ToList());
-        var validator = new FirelyPasValidator(locator);
+        var full = new FirelyPasValidator(locator);
+        var validator = new PasValidator(full);
+        services.AddSingleton(full);
         services.AddSingleton(validator);
         services.AddSingleton<IPasValidator>(validator);
         return services;

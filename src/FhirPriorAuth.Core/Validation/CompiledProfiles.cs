@@ -1,0 +1,429 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Specification.Source;
+using Hl7.Fhir.Specification.Terminology;
+using Hl7.Fhir.FhirPath;
+using Hl7.FhirPath;
+using Hl7.FhirPath.Expressions;
+
+namespace FhirPriorAuth.Core.Validation;
+
+/// <summary>
+/// The StructureDefinition snapshots of a PAS version compiled once into immutable element trees that
+/// <see cref="ConformanceCheck"/> walks. Shared by every thread: compilation and value-set expansion happen under one
+/// lock (at warm-up, or the first time a profile is met); reads afterwards are lock-free.
+/// </summary>
+internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
+{
+    private const string RegexExtension = "http://hl7.org/fhir/StructureDefinition/regex";
+    private const string BestPracticeExtension = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice";
+    private const string CorePrefix = "http://hl7.org/fhir/StructureDefinition/";
+
+    private readonly ConcurrentDictionary<string, CompiledProfile> _profiles = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ValueSetCodes> _valueSets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Regex?> _primitiveFormats = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CompiledExpression> _expressions = new(StringComparer.Ordinal);
+    private readonly FhirPathCompiler _fhirPath = new(new SymbolTable().AddStandardFP().AddFhirExtensions());
+    private readonly object _gate = new();
+
+    /// <summary>
+    /// For <c>memberOf()</c> in invariants: the same local terminology service Firely evaluates them with, so an
+    /// unknown value set answers false, as it does there.
+    /// </summary>
+    public ICodeValidationTerminologyService Terminology { get; } =
+        LocalTerminologyService.CreateDefaultForCore(resolver, new ValueSetExpanderSettings { MaxExpansionSize = 2000 });
+
+    /// <summary>The compiled profile for a canonical (with or without <c>|version</c>), or one that says why it cannot be checked.</summary>
+    public CompiledProfile Profile(string canonical)
+    {
+        var url = canonical.Split('|')[0];
+        if (_profiles.TryGetValue(url, out var hit))
+        {
+            return hit;
+        }
+        lock (_gate)
+        {
+            if (_profiles.TryGetValue(url, out hit))
+            {
+                return hit;
+            }
+            // Registered before its elements are built, so profiles that refer to themselves terminate.
+            var profile = new CompiledProfile(url);
+            _profiles[url] = profile;
+            try
+            {
+                var definition = resolver.TryResolveByCanonicalUriAsync(url).GetAwaiter().GetResult().Value as StructureDefinition
+                    ?? throw new NotProvableException($"profile {url} is not available");
+                profile.Build(definition, this);
+            }
+            catch (NotProvableException e)
+            {
+                profile.Unsupported = e.Message;
+            }
+            return profile;
+        }
+    }
+
+    /// <summary>The core definition of a type (<c>Identifier</c>, <c>Patient</c>).</summary>
+    public CompiledProfile CoreType(string typeName) => Profile(CorePrefix + typeName);
+
+    /// <summary>The codes of a value set, expanded once; <see cref="ValueSetCodes.Unavailable"/> when it cannot be.</summary>
+    public ValueSetCodes ValueSet(string canonical)
+    {
+        if (_valueSets.TryGetValue(canonical, out var hit))
+        {
+            return hit;
+        }
+        lock (_gate)
+        {
+            return _valueSets.GetOrAdd(canonical, Expand);
+        }
+    }
+
+    private ValueSetCodes Expand(string canonical)
+    {
+        var url = canonical.Split('|')[0];
+        if (resolver.TryResolveByCanonicalUriAsync(url).GetAwaiter().GetResult().Value is not ValueSet valueSet)
+        {
+            return ValueSetCodes.Unavailable(canonical, $"value set {canonical} is not available");
+        }
+        try
+        {
+            // The same expander and limit as the LocalTerminologyService Firely validates with, so membership agrees.
+            var expander = new ValueSetExpander(new ValueSetExpanderSettings { ValueSetSource = resolver, MaxExpansionSize = 2000 });
+            var copy = (ValueSet)valueSet.DeepCopy();
+            if (!copy.HasExpansion)
+            {
+                expander.ExpandAsync(copy).GetAwaiter().GetResult();
+            }
+            var codes = new ValueSetCodes(canonical, null);
+            Flatten(copy.Expansion?.Contains ?? [], codes);
+            return codes;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return ValueSetCodes.Unavailable(canonical, $"value set {canonical} cannot be expanded: {e.Message}");
+        }
+    }
+
+    private static void Flatten(IEnumerable<ValueSet.ContainsComponent> contains, ValueSetCodes codes)
+    {
+        foreach (var c in contains)
+        {
+            // Abstract and inactive codes are members too: Firely allows abstract codes and only warns on status.
+            if (c.Code is not null)
+            {
+                codes.Add(c.System, c.Code);
+            }
+            Flatten(c.Contains, codes);
+        }
+    }
+
+    /// <summary>The format a primitive type's value must have (the <c>regex</c> extension of its <c>value</c> element).</summary>
+    public Regex? PrimitiveFormat(string typeName)
+    {
+        if (_primitiveFormats.TryGetValue(typeName, out var hit))
+        {
+            return hit;
+        }
+        lock (_gate)
+        {
+            return _primitiveFormats.GetOrAdd(typeName, t =>
+            {
+                var definition = resolver.TryResolveByCanonicalUriAsync(CorePrefix + t).GetAwaiter().GetResult().Value as StructureDefinition;
+                var value = definition?.Snapshot?.Element.FirstOrDefault(e => e.Path == t + ".value");
+                // Firely replaces R4's string and markdown regex (which lets control characters through) before compiling.
+                var pattern = t is "string" or "markdown" ? @"[\r\n\t\u0020-\uFFFF]*"
+                    : (value?.Type.FirstOrDefault()?.GetExtensionValue<FhirString>(RegexExtension))?.Value;
+                // Non-backtracking: linear in the input, so no timeout (whose bookkeeping costs more than the match) is needed.
+                return pattern is null ? null : new Regex("^(?:" + pattern + ")$", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
+            });
+        }
+    }
+
+    internal IReadOnlyList<string> BaseChain(StructureDefinition definition)
+    {
+        var chain = new List<string>();
+        for (var at = definition.BaseDefinition; at is not null && chain.Count < 20;)
+        {
+            var url = at.Split('|')[0];
+            chain.Add(url);
+            at = (resolver.TryResolveByCanonicalUriAsync(url).GetAwaiter().GetResult().Value as StructureDefinition)?.BaseDefinition;
+        }
+        return chain;
+    }
+
+    internal CompiledExpression Compile(string expression) => _expressions.GetOrAdd(expression, e => _fhirPath.Compile(e));
+
+    internal static bool IsBestPractice(ElementDefinition.ConstraintComponent constraint) =>
+        constraint.GetExtensionValue<FhirBoolean>(BestPracticeExtension)?.Value == true;
+}
+
+/// <summary>Thrown when an instance cannot be shown to conform quickly: it may be invalid, or use something not modelled.</summary>
+internal sealed class NotProvableException(string reason) : Exception(reason);
+
+/// <summary>A compiled StructureDefinition.</summary>
+internal sealed class CompiledProfile(string url)
+{
+    public string Url { get; } = url;
+
+    /// <summary>Why this profile cannot be checked here (then every instance goes to the full validator), or null.</summary>
+    public string? Unsupported { get; set; }
+
+    public string Type { get; private set; } = "";
+
+    public StructureDefinition.StructureDefinitionKind? Kind { get; private set; }
+
+    public ElementRule Root { get; private set; } = null!;
+
+    /// <summary>The canonicals this profile derives from (its <c>baseDefinition</c> chain).</summary>
+    public IReadOnlyList<string> Ancestors { get; private set; } = [];
+
+    /// <summary>For extension definitions: where the extension may be used (<c>context.expression</c> of element contexts).</summary>
+    public IReadOnlyList<string> Contexts { get; private set; } = [];
+
+    private static readonly (string Key, string Expression)[] AddedBundleInvariants =
+    [
+        ("bdl-3a", "type in ('document' | 'message' | 'searchset' | 'collection') implies entry.all(resource.exists() and request.empty() and response.empty())"),
+        ("bdl-3b", "type = 'history' implies entry.all(request.exists() and response.exists() and ((request.method in ('POST' | 'PATCH' | 'PUT')) = resource.exists()))"),
+        ("bdl-3c", "type in ('transaction' | 'batch') implies entry.all(request.method.exists() and ((request.method in ('POST' | 'PATCH' | 'PUT')) = resource.exists()))"),
+        ("bdl-3d", "type in ('transaction-response' | 'batch-response') implies entry.all(response.exists())"),
+        ("bdl-15", "type='transaction' or type='transaction-response' or type='batch' or type='batch-response' or entry.all(fullUrl.exists() or request.method='POST')"),
+    ];
+
+    public void Build(StructureDefinition definition, CompiledProfiles profiles)
+    {
+        if (definition.Snapshot is null || definition.Snapshot.Element.Count == 0)
+        {
+            throw new NotProvableException($"profile {Url} has no snapshot");
+        }
+        Type = definition.Type ?? throw new NotProvableException($"profile {Url} has no type");
+        Kind = definition.Kind;
+        if (definition.Context.Any(c => c.Type != StructureDefinition.ExtensionContextType.Element))
+        {
+            throw new NotProvableException($"extension {Url} has a non-element context");
+        }
+        Contexts = definition.Context.Select(c => c.Expression ?? "").ToList();
+        Ancestors = profiles.BaseChain(definition);
+        var byId = new Dictionary<string, ElementRule>(StringComparer.Ordinal);
+        foreach (var element in definition.Snapshot.Element)
+        {
+            var path = element.Path ?? throw new NotProvableException($"an element of {Url} has no path");
+            var id = element.ElementId ?? path;
+            var segments = id.Split('.');
+            if (segments.Length != path.Split('.').Length)
+            {
+                throw new NotProvableException($"element id {id} of {Url} cannot be placed");
+            }
+            var rule = new ElementRule(element, profiles);
+            byId[id] = rule;
+            if (segments.Length == 1 && !id.Contains(':', StringComparison.Ordinal))
+            {
+                Root = rule;
+                continue;
+            }
+            var last = segments[^1];
+            var prefix = segments.Length == 1 ? "" : id[..(id.Length - last.Length - 1)];
+            var colon = last.IndexOf(':', StringComparison.Ordinal);
+            if (colon >= 0)
+            {
+                // "name:slice" is a slice of "name"; "name:a/b" re-slices "name:a".
+                var slash = last.LastIndexOf('/');
+                var baseId = (prefix.Length == 0 ? "" : prefix + ".") + (slash > colon ? last[..slash] : last[..colon]);
+                if (!byId.TryGetValue(baseId, out var sliced))
+                {
+                    throw new NotProvableException($"slice {id} of {Url} has no sliced element");
+                }
+                sliced.Slices.Add(rule);
+            }
+            else if (byId.TryGetValue(prefix, out var parent))
+            {
+                parent.AddChild(rule);
+            }
+            else
+            {
+                throw new NotProvableException($"element {id} of {Url} has no parent");
+            }
+        }
+        if (Root is null)
+        {
+            throw new NotProvableException($"profile {Url} has no root element");
+        }
+        if (Type == "Bundle")
+        {
+            // Firely adds these R5 Bundle invariants to every R4 Bundle definition before compiling (ADR 0006).
+            foreach (var (key, expression) in AddedBundleInvariants)
+            {
+                Root.Constraints.Add(new ConstraintRule(key, expression, profiles.Compile(expression), ConstraintKind.FhirPath));
+            }
+        }
+        foreach (var rule in byId.Values.Where(r => r.ContentReference is not null))
+        {
+            var target = rule.ContentReference![(rule.ContentReference!.IndexOf('#') + 1)..];
+            rule.ContentTarget = byId.GetValueOrDefault(target) ?? throw new NotProvableException($"content reference {target} of {Url} not found");
+        }
+    }
+}
+
+/// <summary>One element (or slice) of a snapshot, with what an instance of it must satisfy.</summary>
+internal sealed class ElementRule
+{
+    public ElementRule(ElementDefinition element, CompiledProfiles profiles)
+    {
+        Path = element.Path ?? "";
+        var last = Path[(Path.LastIndexOf('.') + 1)..];
+        IsChoice = last.EndsWith("[x]", StringComparison.Ordinal);
+        Name = IsChoice ? last[..^3] : last;
+        SliceName = element.SliceName;
+        Min = element.Min ?? 0;
+        Max = element.Max is null or "*" ? int.MaxValue : int.Parse(element.Max, System.Globalization.CultureInfo.InvariantCulture);
+        Types = element.Type.Select(t => new TypeRule(
+            t.Code ?? "", t.Profile.Where(p => p is not null).Select(p => p!).ToList(), t.TargetProfile.Where(p => p is not null).Select(p => p!).ToList(),
+            t.Aggregation.Any())).ToList();
+        Fixed = element.Fixed;
+        Pattern = element.Pattern;
+        DiscriminatorChecks = (Fixed is null ? 0 : 1) + (Pattern is null ? 0 : 1) + (element.Binding?.ValueSet is null ? 0 : 1);
+        // Firely checks only required bindings by default (CodedContentChecks.Default); weaker ones never reject.
+        if (element.Binding is { ValueSet: not null, Strength: BindingStrength.Required } binding)
+        {
+            Binding = new BindingRule(binding.Strength.Value, binding.ValueSet);
+        }
+        foreach (var constraint in element.Constraint)
+        {
+            if (constraint.Severity != ConstraintSeverity.Error || CompiledProfiles.IsBestPractice(constraint) || constraint.Key is "txt-1" or "txt-2")
+            {
+                // Warnings never reject; the narrative's XHTML checks are a suppressed class (IssueClassifier).
+                continue;
+            }
+            var key = constraint.Key ?? "";
+            var expression = key == "ref-1" ? CorrectedRef1 : constraint.Expression ?? throw new NotProvableException($"constraint {constraint.Key} of {Path} has no expression");
+            Constraints.Add(key switch
+            {
+                "ele-1" => new ConstraintRule(key, expression, null, ConstraintKind.HasValueOrChildren),
+                "ext-1" => new ConstraintRule(key, expression, null, ConstraintKind.ExtensionOrValue),
+                // The most frequent invariants get a native shortcut for their common case (ConformanceCheck.CheckConstraint).
+                "dom-2" or "dom-3" or "dom-4" or "dom-5" => new ConstraintRule(key, expression, profiles.Compile(expression), ConstraintKind.WithoutContained),
+                "ref-1" => new ConstraintRule(key, expression, profiles.Compile(expression), ConstraintKind.LocalReference),
+                "per-1" => new ConstraintRule(key, expression, profiles.Compile(expression), ConstraintKind.BothBounds),
+                "cpt-2" when expression == "value.empty() or system.exists()" => new ConstraintRule(key, expression, null, ConstraintKind.ContactPointSystem),
+                "bdl-5" when expression == "resource.exists() or request.exists() or response.exists()" => new ConstraintRule(key, expression, null, ConstraintKind.EntryHasContent),
+                "bdl-8" => new ConstraintRule(key, CorrectedBdl8, profiles.Compile(CorrectedBdl8), ConstraintKind.EntryFullUrl),
+                _ when expression.Contains("resolve()", StringComparison.Ordinal) ||
+                       expression.Contains("%ucum", StringComparison.Ordinal) || expression.Contains("conformsTo(", StringComparison.Ordinal)
+                    => new ConstraintRule(key, expression, null, ConstraintKind.NotModelled),
+                _ => new ConstraintRule(key, expression, profiles.Compile(expression), ConstraintKind.FhirPath),
+            });
+        }
+        if (element.Slicing is { } slicing)
+        {
+            Slicing = new SlicingRule(
+                slicing.Discriminator.Select(d => new Discriminator(d.Type ?? ElementDefinition.DiscriminatorType.Value, d.Path ?? "$this")).ToList(),
+                slicing.Ordered == true, slicing.Rules ?? ElementDefinition.SlicingRules.Open);
+        }
+        ContentReference = element.ContentReference;
+        if (element.MinValue is not null || element.MaxValue is not null || element.MaxLength is not null)
+        {
+            Limits = $"{Path} has minValue, maxValue or maxLength";
+        }
+    }
+
+    /// <summary>R4's ref-1 fails on a reference without <c>reference</c>; Firely corrects it before compiling, and so do we.</summary>
+    private const string CorrectedRef1 =
+        "reference.exists() implies (reference.startsWith('#').not() or (reference.substring(1) in %rootResource.contained.id) or (reference='#' and %rootResource!=%resource))";
+
+    /// <summary>Firely's correction of bdl-8, which R4 writes so that an entry without fullUrl fails.</summary>
+    private const string CorrectedBdl8 = "fullUrl.exists() implies fullUrl.contains('/_history/').not()";
+
+    public string Path { get; }
+
+    /// <summary>The element name as instances spell it (<c>value</c> for <c>value[x]</c>).</summary>
+    public string Name { get; }
+
+    public bool IsChoice { get; }
+
+    public string? SliceName { get; }
+
+    public int Min { get; }
+
+    public int Max { get; }
+
+    public IReadOnlyList<TypeRule> Types { get; }
+
+    public DataType? Fixed { get; }
+
+    public DataType? Pattern { get; }
+
+    public BindingRule? Binding { get; }
+
+    /// <summary>How many checks (fixed, pattern, any binding) Firely builds when a discriminator reaches this element.</summary>
+    public int DiscriminatorChecks { get; }
+
+    public List<ConstraintRule> Constraints { get; } = [];
+
+    public SlicingRule? Slicing { get; }
+
+    public List<ElementRule> Slices { get; } = [];
+
+    /// <summary>Children by the name instances use; a renamed choice (<c>valueCoding</c>) is kept under its full name.</summary>
+    public Dictionary<string, ElementRule> Children { get; } = new(StringComparer.Ordinal);
+
+    public string? ContentReference { get; }
+
+    public ElementRule? ContentTarget { get; set; }
+
+    /// <summary>Set when the element carries limits this checker does not model.</summary>
+    public string? Limits { get; }
+
+    public void AddChild(ElementRule child) => Children[child.Name] = child;
+
+    /// <summary>The children an instance is checked against: the snapshot's, or those of a content reference.</summary>
+    public IReadOnlyDictionary<string, ElementRule> EffectiveChildren => Children.Count > 0 || ContentTarget is null ? Children : ContentTarget.Children;
+}
+
+internal sealed record TypeRule(string Code, IReadOnlyList<string> Profiles, IReadOnlyList<string> TargetProfiles, bool HasAggregation);
+
+internal sealed record BindingRule(BindingStrength Strength, string ValueSet);
+
+internal enum ConstraintKind
+{
+    FhirPath,
+    HasValueOrChildren,
+    ExtensionOrValue,
+    NotModelled,
+    WithoutContained,
+    LocalReference,
+    BothBounds,
+    ContactPointSystem,
+    EntryHasContent,
+    EntryFullUrl,
+}
+
+internal sealed record ConstraintRule(string Key, string Expression, CompiledExpression? Compiled, ConstraintKind Kind);
+
+internal sealed record Discriminator(ElementDefinition.DiscriminatorType Type, string Path);
+
+internal sealed record SlicingRule(IReadOnlyList<Discriminator> Discriminators, bool Ordered, ElementDefinition.SlicingRules Rules);
+
+/// <summary>The codes of an expanded value set, or why it could not be expanded.</summary>
+internal sealed class ValueSetCodes(string canonical, string? unavailable)
+{
+    private readonly HashSet<(string System, string Code)> _codes = [];
+    private readonly HashSet<string> _bareCodes = new(StringComparer.Ordinal);
+
+    public string Canonical { get; } = canonical;
+
+    /// <summary>Why the value set cannot be used, or null.</summary>
+    public string? UnavailableReason { get; } = unavailable;
+
+    public static ValueSetCodes Unavailable(string canonical, string reason) => new(canonical, reason);
+
+    public void Add(string? system, string code)
+    {
+        _codes.Add((system ?? "", code));
+        _bareCodes.Add(code);
+    }
+
+    /// <summary>Membership as Firely's local terminology service decides it: by code alone when no system is given.</summary>
+    public bool Contains(string? system, string code) => system is null ? _bareCodes.Contains(code) : _codes.Contains((system, code));
+}
