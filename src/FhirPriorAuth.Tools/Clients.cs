@@ -77,11 +77,28 @@ internal static class Clients
     /// <summary><c>token</c>: gets an access token from a running server with a signed client assertion; prints only the token.</summary>
     public static async Task<int> TokenAsync(Dictionary<string, string> options)
     {
-        var server = options.GetValueOrDefault("server", "http://localhost:5080").TrimEnd('/');
-        var clientId = Required(options, "client-id");
-        var key = LoadKey(File.ReadAllText(Required(options, "key")));
+        try
+        {
+            Console.WriteLine(await RequestTokenAsync(options.GetValueOrDefault("server", "http://localhost:5080"),
+                Required(options, "client-id"), Required(options, "key"), options.GetValueOrDefault("scopes", "system/*.cruds")));
+            return 0;
+        }
+        catch (TokenRefusedException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// Asks the token endpoint named in the server's SMART configuration for an access token, authenticating with an
+    /// assertion signed by the client's private key (<paramref name="keyFile"/>, PEM).
+    /// </summary>
+    public static async Task<string> RequestTokenAsync(string server, string clientId, string keyFile, string scopes)
+    {
+        var key = LoadKey(File.ReadAllText(keyFile));
         using var http = new HttpClient();
-        var configuration = JsonNode.Parse(await http.GetStringAsync($"{server}/.well-known/smart-configuration"))!;
+        var configuration = JsonNode.Parse(await http.GetStringAsync($"{server.TrimEnd('/')}/.well-known/smart-configuration"))!;
         var tokenUrl = configuration["token_endpoint"]!.GetValue<string>();
         var assertion = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
@@ -94,18 +111,14 @@ internal static class Clients
         var response = await http.PostAsync(tokenUrl, new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["grant_type"] = "client_credentials",
-            ["scope"] = options.GetValueOrDefault("scopes", "system/*.cruds"),
+            ["scope"] = scopes,
             ["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             ["client_assertion"] = assertion,
         }));
         var body = await response.Content.ReadFromJsonAsync<JsonObject>();
-        if (!response.IsSuccessStatusCode)
-        {
-            Console.Error.WriteLine($"{(int)response.StatusCode}: {body}");
-            return 1;
-        }
-        Console.WriteLine(body!["access_token"]!.GetValue<string>());
-        return 0;
+        return response.IsSuccessStatusCode
+            ? body!["access_token"]!.GetValue<string>()
+            : throw new TokenRefusedException($"{(int)response.StatusCode}: {body}");
     }
 
     /// <summary>An EC or RSA key from PEM (private or public); its key id is the public key's JWK thumbprint, so both halves agree.</summary>
@@ -143,3 +156,6 @@ internal static class Clients
     private static string Required(Dictionary<string, string> options, string name) =>
         options.TryGetValue(name, out var value) ? value : throw new ArgumentException($"--{name} is required.");
 }
+
+/// <summary>The token endpoint refused the client's request.</summary>
+internal sealed class TokenRefusedException(string message) : Exception(message);

@@ -12,6 +12,9 @@ using Hl7.Fhir.Rest;
 //   register-client --client-id ID (--jwks FILE | --jwks-url URL | --public-key PEM) [--scopes S] [--organization sys|val,...] [--roles admin,reviewer] [--rate-limit N]
 //   dev-client [--client-id local-dev] [--out .fhirpa]
 //   token --client-id ID --key PEM [--server http://localhost:5080] [--scopes S]
+//   load [--server URL] (--token T | --client-id ID --key PEM) [--concurrency 16] [--duration 60s | --count N] [--warmup N] [--version V] [--seed S] [--pid PID] [--rss-every 60s]
+//   seed-authorizations --count N [--seed S] [--batch 500] [--version V] [--provider ...] [--connection-string CS] [--data-dir DIR]
+//   query [--server URL] (--token T | --client-id ID --key PEM) [--count 200] [--concurrency 4] [--sample FILE | --data-dir DIR] [--version V]
 var options = ParseOptions(args.Skip(1));
 try
 {
@@ -39,6 +42,12 @@ async Task<int> Run()
             return await Clients.DevClientAsync(options, Storage(options).CreateDialect());
         case "token":
             return await Clients.TokenAsync(options);
+        case "load":
+            return await Load.SubmitAsync(options);
+        case "seed-authorizations":
+            return await Load.SeedAsync(options, Storage(options));
+        case "query":
+            return await Load.QueryAsync(options, Storage(options));
         default:
             Console.Error.WriteLine("""
                 FhirPriorAuth tools
@@ -48,6 +57,13 @@ async Task<int> Run()
                                    [--organization system|value,...] [--roles admin,reviewer] [--rate-limit PER_MINUTE] [storage options]
                   dev-client       [--client-id local-dev] [--out .fhirpa] [storage options]   (a local admin client and its key)
                   token            --client-id ID --key PEM [--server http://localhost:5080] [--scopes S]
+                  load             [--server http://localhost:5080] (--token T | --client-id ID --key PEM) [--concurrency 16]
+                                   [--duration 60s | --count N] [--warmup N] [--version 2.2.1|2.0.1] [--seed S]
+                                   [--pid SERVER_PID] [--rss-every 60s]          ($submit of generated requests, every one different)
+                  seed-authorizations --count N [--seed S] [--batch 500] [--version 2.2.1] [storage options]
+                                   (what $submit stores, in-process without validation; writes a sample for query)
+                  query            [--server URL] (--token T | --client-id ID --key PEM) [--count 200] [--concurrency 4]
+                                   [--sample FILE | --data-dir DIR] [--version 2.2.1]   ($inquire and searches, per kind)
                 """);
             return 2;
     }

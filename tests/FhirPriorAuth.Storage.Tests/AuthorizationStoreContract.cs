@@ -100,6 +100,27 @@ public abstract class AuthorizationStoreContract
         Assert.Null(await Authorizations.FindResponseAsync(staleKey, default));
         Assert.Equal(2, (await Authorizations.ReadAsync(authorization.Number, default))!.RowVersion);
     }
+
+    [SkippableFact]
+    public async Task ManyNewAuthorizations_AreSavedInOneGo_OrNotAtAll()
+    {
+        SkipUnlessAvailable();
+        var members = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString("N")).ToList();
+        var batch = members.Select(m => Submission(NewAuthorization(m, "1234567893"), Guid.NewGuid().ToString("N"), isNew: true, 1)).ToList();
+        await Authorizations.SaveManyAsync(batch, default);
+        foreach (var (member, submission) in members.Zip(batch))
+        {
+            var found = await Authorizations.FindAsync(new AuthorizationLookup([new("urn:member", member)], [new("http://hl7.org/fhir/sid/us-npi", "1234567893")]), 10, default);
+            Assert.Equal(submission.Authorization.Number, Assert.Single(found).Number);
+            Assert.Equal(1, submission.Authorization.RowVersion);
+        }
+
+        // One submission already saved spoils the batch: nothing of it is written.
+        var fresh = Submission(NewAuthorization(Guid.NewGuid().ToString("N"), "1234567893"), Guid.NewGuid().ToString("N"), isNew: true, 1);
+        var replayed = Submission(NewAuthorization(Guid.NewGuid().ToString("N"), "1234567893"), batch[0].IdempotencyKey, isNew: true, 1);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Authorizations.SaveManyAsync([fresh, replayed], default));
+        Assert.Null(await Authorizations.ReadAsync(fresh.Authorization.Number, default));
+    }
 }
 
 public sealed class SqliteAuthorizationStoreTests(SqliteDatabase database) : AuthorizationStoreContract, IClassFixture<SqliteDatabase>
