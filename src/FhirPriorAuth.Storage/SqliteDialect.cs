@@ -19,7 +19,8 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(ct);
         using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA synchronous = FULL;";
+        // busy_timeout lets SQLite retry a locked write within milliseconds; without it the driver sleeps 150 ms a time.
+        pragma.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;";
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
     }
