@@ -21,6 +21,7 @@ internal sealed class ConformanceCheck
     // Per run: whether a resource conforms to a profile (null) or why not; entries and reference targets share it.
     private readonly Dictionary<(Resource, string), string?> _verdicts = new(ReferencePairComparer.Instance);
     private readonly List<string> _unchecked = [];
+    private readonly HashSet<(Base, CompiledExpression)> _holding = new(HoldingComparer.Instance);
 
     private ConformanceCheck(CompiledProfiles profiles) => _profiles = profiles;
 
@@ -55,7 +56,14 @@ internal sealed class ConformanceCheck
         }
     }
 
-    private sealed record Scope(PocoNode Resource, PocoNode Root, string? FullUrl, Resource Instance);
+    private sealed record Scope(PocoNode Resource, PocoNode Root, string? FullUrl, Resource Instance)
+    {
+        private FhirEvaluationContext? _context;
+
+        /// <summary>The FHIRPath context of invariants evaluated inside this resource (%resource, %rootResource).</summary>
+        public FhirEvaluationContext Context(CompiledProfiles profiles) =>
+            _context ??= new FhirEvaluationContext { Resource = Resource, RootResource = Root, TerminologyService = profiles.Terminology };
+    }
 
     private void CheckResource(Resource resource, IReadOnlyList<string> anyOf, bool declared, Scope? container, string? fullUrl)
     {
@@ -783,7 +791,6 @@ internal sealed class ConformanceCheck
     private void CheckConstraint(Base item, ConstraintRule constraint, Scope scope, string path)
     {
         bool holds;
-        var terminology = _profiles.Terminology;
         switch (constraint.Kind)
         {
             case ConstraintKind.HasValueOrChildren:
@@ -810,9 +817,18 @@ internal sealed class ConformanceCheck
             case ConstraintKind.EntryFullUrl when item is Bundle.EntryComponent { FullUrlElement: not null, FullUrl: null }:
                 try
                 {
-                    var context = new FhirEvaluationContext { Resource = scope.Resource, RootResource = scope.Root, TerminologyService = terminology };
+                    // An element walked under several rules (a slice and its base, a profile and its type) is evaluated once.
+                    if (_holding.Contains((item, constraint.Compiled!)))
+                    {
+                        return;
+                    }
+                    var context = scope.Context(_profiles);
                     // Strict: an empty result does not count as holding (Firely is more lenient), so a proof never overstates.
                     holds = constraint.Compiled!.IsTrue(item is Resource ? scope.Resource : item.ToPocoNode(), context);
+                    if (holds)
+                    {
+                        _holding.Add((item, constraint.Compiled!));
+                    }
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
@@ -889,6 +905,15 @@ internal sealed class ConformanceCheck
             }
         }
         return true;
+    }
+
+    private sealed class HoldingComparer : IEqualityComparer<(Base, CompiledExpression)>
+    {
+        public static readonly HoldingComparer Instance = new();
+
+        public bool Equals((Base, CompiledExpression) x, (Base, CompiledExpression) y) => ReferenceEquals(x.Item1, y.Item1) && ReferenceEquals(x.Item2, y.Item2);
+
+        public int GetHashCode((Base, CompiledExpression) obj) => HashCode.Combine(RuntimeHelpers.GetHashCode(obj.Item1), RuntimeHelpers.GetHashCode(obj.Item2));
     }
 
     private sealed class ReferencePairComparer : IEqualityComparer<(Resource, string)>
