@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Formats.Tar;
 using System.IO.Compression;
+using System.Text;
 using System.Text.Json;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
@@ -18,8 +20,14 @@ public sealed record PackageId(string Name, string Version)
     public override string ToString() => $"{Name}#{Version}";
 }
 
-/// <summary>A package read into memory: its conformance resources and its example JSON.</summary>
-internal sealed record FhirPackage(PackageId Id, List<Resource> Resources, Dictionary<string, string> Examples);
+/// <summary>A package read into memory: its conformance resources, still as JSON, and its example JSON.</summary>
+internal sealed record FhirPackage(PackageId Id, IReadOnlyList<PackageEntry> Entries, IReadOnlyDictionary<string, string> Examples);
+
+/// <summary>
+/// One conformance resource of a package: what it is, from a scan of its top-level properties, and its JSON, parsed only
+/// when first asked for (a PAS version needs a few hundred of the thousands its packages hold).
+/// </summary>
+internal sealed record PackageEntry(string ResourceType, string? Id, string? Url, string? Version, byte[] Json);
 
 /// <summary>
 /// Finds and reads FHIR packages from a list of directories searched in order. A directory may hold
@@ -32,6 +40,9 @@ public sealed class FhirPackageLocator(IReadOnlyList<string> directories)
 
     // IG conformance resources sometimes carry elements the R4 model lacks; keep what can be read.
     private static readonly FhirJsonDeserializer Recoverable = new(new DeserializerSettings().UsingMode(DeserializationMode.Recoverable));
+
+    // Read once per locator: both PAS versions share US Core and CRD packages.
+    private readonly ConcurrentDictionary<PackageId, Lazy<FhirPackage>> _read = new();
 
     /// <summary>The directories searched, in order.</summary>
     public IReadOnlyList<string> Directories => directories;
@@ -64,28 +75,36 @@ public sealed class FhirPackageLocator(IReadOnlyList<string> directories)
         if (missing.Count > 0) throw new MissingPackageException(string.Join(Environment.NewLine, missing));
     }
 
-    internal FhirPackage Load(PackageId id)
+    internal FhirPackage Load(PackageId id) => _read.GetOrAdd(id, i => new Lazy<FhirPackage>(() => Read(i))).Value;
+
+    /// <summary>Parses a package entry into a resource (recoverably), or null when it cannot be read.</summary>
+    internal static Resource? Parse(PackageEntry entry)
+    {
+        Recoverable.TryDeserializeResource(Encoding.UTF8.GetString(entry.Json), out var resource, out _);
+        return resource;
+    }
+
+    private FhirPackage Read(PackageId id)
     {
         var path = Locate(id);
-        var resources = new List<Resource>();
+        var entries = new List<PackageEntry>();
         var examples = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, json) in path.EndsWith(".tgz", StringComparison.Ordinal) ? ReadTgz(path) : ReadFolder(path))
         {
             if (name.StartsWith("example/", StringComparison.Ordinal))
             {
-                examples[name["example/".Length..]] = json;
+                examples[name["example/".Length..]] = Encoding.UTF8.GetString(json);
             }
             else if (!name.Contains('/') && !name.EndsWith(".index.json", StringComparison.Ordinal) && name != "package.json" &&
-                     ConformanceTypes.Contains(ResourceType(json) ?? ""))
+                     Header(json) is { } header && ConformanceTypes.Contains(header.ResourceType))
             {
-                Recoverable.TryDeserializeResource(json, out var resource, out _);
-                if (resource is not null) resources.Add(resource);
+                entries.Add(header with { Json = json });
             }
         }
-        return new FhirPackage(id, resources, examples);
+        return new FhirPackage(id, entries, examples);
     }
 
-    private static IEnumerable<(string Name, string Json)> ReadTgz(string path)
+    private static IEnumerable<(string Name, byte[] Json)> ReadTgz(string path)
     {
         using var file = File.OpenRead(path);
         using var gzip = new GZipStream(file, CompressionMode.Decompress);
@@ -97,21 +116,47 @@ public sealed class FhirPackageLocator(IReadOnlyList<string> directories)
             {
                 continue;
             }
-            using var reader = new StreamReader(entry.DataStream);
-            yield return (name["package/".Length..], reader.ReadToEnd());
+            using var buffer = new MemoryStream();
+            entry.DataStream.CopyTo(buffer);
+            yield return (name["package/".Length..], buffer.ToArray());
         }
     }
 
-    private static IEnumerable<(string Name, string Json)> ReadFolder(string packageFolder) =>
+    private static IEnumerable<(string Name, byte[] Json)> ReadFolder(string packageFolder) =>
         Directory.EnumerateFiles(packageFolder, "*.json", SearchOption.AllDirectories)
-            .Select(f => (Path.GetRelativePath(packageFolder, f).Replace('\\', '/'), File.ReadAllText(f)));
+            .Select(f => (Path.GetRelativePath(packageFolder, f).Replace('\\', '/'), File.ReadAllBytes(f)));
 
-    private static string? ResourceType(string json)
+    /// <summary>The top-level resourceType, id, url and version of a JSON resource, without building it.</summary>
+    private static PackageEntry? Header(byte[] json)
     {
         try
         {
-            using var document = JsonDocument.Parse(json);
-            return document.RootElement.TryGetProperty("resourceType", out var type) ? type.GetString() : null;
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+            string? type = null, id = null, url = null, version = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var property = reader.GetString();
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    switch (property)
+                    {
+                        case "resourceType": type = reader.GetString(); break;
+                        case "id": id = reader.GetString(); break;
+                        case "url": url = reader.GetString(); break;
+                        case "version": version = reader.GetString(); break;
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            return type is null ? null : new PackageEntry(type, id, url, version, []);
         }
         catch (JsonException)
         {

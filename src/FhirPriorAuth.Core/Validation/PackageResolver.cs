@@ -20,28 +20,60 @@ namespace FhirPriorAuth.Core.Validation;
 /// </summary>
 internal sealed class PackageResolver : IAsyncResourceResolver
 {
-    private readonly Dictionary<string, List<Resource>> _byUrl = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Resource> _byTypeAndId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Loaded>> _byUrl = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Loaded> _byTypeAndId = new(StringComparer.Ordinal);
+    private readonly List<Loaded> _all = [];
+    private readonly Func<Resource, Resource> _prepare;
     private readonly IAsyncResourceResolver _core;
     private readonly ConcurrentDictionary<string, ResolverResult> _coreCache = new(StringComparer.Ordinal);
 
     public ConcurrentDictionary<string, int> Misses { get; } = new(StringComparer.Ordinal);
 
-    public PackageResolver(IAsyncResourceResolver core) => _core = core;
+    /// <param name="core">The R4 specification, asked for what no package holds.</param>
+    /// <param name="prepare">Applied to each package resource when it is first parsed (the profile corrections).</param>
+    public PackageResolver(IAsyncResourceResolver core, Func<Resource, Resource>? prepare = null)
+    {
+        _core = core;
+        _prepare = prepare ?? (r => r);
+    }
 
-    public IEnumerable<Resource> AllPackageResources => _byUrl.Values.SelectMany(v => v).Distinct();
+    /// <summary>The canonical url and version of every package resource, known without parsing any.</summary>
+    public IEnumerable<(string Url, string? Version)> Canonicals => _all.Where(l => l.Url is not null).Select(l => (l.Url!, l.Version));
+
+    /// <summary>Every package resource, parsed (and prepared) now if it was not yet: for tests and tools, not for serving.</summary>
+    public IEnumerable<Resource> AllPackageResources => _all.Select(l => l.Resource).OfType<Resource>();
+
+    public void AddPackage(IEnumerable<PackageEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            Add(new Loaded(entry.ResourceType, entry.Id, entry.Url, entry.Version, new Lazy<Resource?>(() => FhirPackageLocator.Parse(entry) is { } r ? _prepare(r) : null)));
+        }
+    }
 
     public void AddPackage(IEnumerable<Resource> resources)
     {
         foreach (var r in resources)
         {
-            if (r is IConformanceResource cr && !string.IsNullOrEmpty(cr.Url))
-            {
-                if (!_byUrl.TryGetValue(cr.Url, out var list)) _byUrl[cr.Url] = list = new List<Resource>();
-                list.Add(r);
-            }
-            if (!string.IsNullOrEmpty(r.Id)) _byTypeAndId.TryAdd(r.TypeName + "/" + r.Id, r);
+            Add(new Loaded(r.TypeName, r.Id, (r as IConformanceResource)?.Url, (r as IVersionableConformanceResource)?.Version, new Lazy<Resource?>(r)));
         }
+    }
+
+    private void Add(Loaded loaded)
+    {
+        _all.Add(loaded);
+        if (!string.IsNullOrEmpty(loaded.Url))
+        {
+            if (!_byUrl.TryGetValue(loaded.Url, out var list)) _byUrl[loaded.Url] = list = [];
+            list.Add(loaded);
+        }
+        if (!string.IsNullOrEmpty(loaded.Id)) _byTypeAndId.TryAdd(loaded.ResourceType + "/" + loaded.Id, loaded);
+    }
+
+    /// <summary>A package resource, parsed on first use (thread-safe: Lazy's default mode).</summary>
+    private sealed record Loaded(string ResourceType, string? Id, string? Url, string? Version, Lazy<Resource?> Parsed)
+    {
+        public Resource? Resource => Parsed.Value;
     }
 
     public Task<ResolverResult> TryResolveByCanonicalUriAsync(string uri)
@@ -60,7 +92,7 @@ internal sealed class PackageResolver : IAsyncResourceResolver
             var idx = uri.LastIndexOf('/');
             var idx2 = idx > 0 ? uri.LastIndexOf('/', idx - 1) : -1;
             var key = idx2 >= 0 ? uri[(idx2 + 1)..] : uri;
-            _byTypeAndId.TryGetValue(key, out hit);
+            hit = _byTypeAndId.TryGetValue(key, out var loaded) ? loaded.Resource : null;
         }
         if (hit is not null) return Task.FromResult(new ResolverResult(hit));
         return ResolveCoreAsync(uri, canonical: false);
@@ -74,8 +106,8 @@ internal sealed class PackageResolver : IAsyncResourceResolver
     {
         var (url, version) = Split(uri);
         if (!_byUrl.TryGetValue(url, out var list)) return null;
-        if (version is null) return list[0];
-        return list.FirstOrDefault(r => r is IVersionableConformanceResource vr && Hl7.Fhir.Model.Canonical.MatchesVersion(vr.Version, version));
+        if (version is null) return list[0].Resource;
+        return list.FirstOrDefault(l => Hl7.Fhir.Model.Canonical.MatchesVersion(l.Version, version))?.Resource;
     }
 
     private async Task<ResolverResult> ResolveCoreAsync(string uri, bool canonical)

@@ -19,12 +19,28 @@ internal sealed class PasProfiles
     public PasProfiles(PasVersion version, FhirPackageLocator locator, IAsyncResourceResolver core, IReadOnlyCollection<string>? skipCorrections = null)
     {
         Version = version;
-        Resolver = new PackageResolver(core);
-        foreach (var id in RequiredPackages(version))
+        var packages = RequiredPackages(version).Select(locator.Load).ToList();
+        // Corrections need to know which canonical versions exist; that is known without parsing anything.
+        var available = packages.SelectMany(p => p.Entries).Where(e => e.Url is not null)
+            .GroupBy(e => e.Url!).ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(e => e.Version ?? "").ToList());
+        var context = new CorrectionContext { AvailableVersions = available };
+        Resolver = new PackageResolver(core, resource =>
         {
-            var package = locator.Load(id);
-            Resolver.AddPackage(package.Resources);
-            if (id.Name == "hl7.fhir.us.davinci-pas")
+            // Applied as each StructureDefinition is first parsed, so only what validation touches is read.
+            if (resource is StructureDefinition definition)
+            {
+                var applied = Corrections.ApplyAll([definition], context, skipCorrections);
+                lock (Applied)
+                {
+                    Applied.AddRange(applied);
+                }
+            }
+            return resource;
+        });
+        foreach (var package in packages)
+        {
+            Resolver.AddPackage(package.Entries);
+            if (package.Id.Name == "hl7.fhir.us.davinci-pas")
             {
                 Examples = package.Examples;
             }
@@ -37,11 +53,6 @@ internal sealed class PasProfiles
             Resolver.AddPackage([Corrections.SynthesizeXverClaimEncounter(extension)]);
             Applied.Add(new AppliedCorrection("E-synthesized-xver-claim-encounter", Corrections.XverClaimEncounter, "added StructureDefinition"));
         }
-        var available = Resolver.AllPackageResources.OfType<IVersionableConformanceResource>()
-            .Where(r => r.Url is not null)
-            .GroupBy(r => r.Url!)
-            .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(r => r.Version ?? "").ToList());
-        Applied.AddRange(Corrections.ApplyAll(Resolver.AllPackageResources.OfType<StructureDefinition>(), new CorrectionContext { AvailableVersions = available }, skipCorrections));
 
         var terminology = LocalTerminologyService.CreateDefaultForCore(Resolver, new ValueSetExpanderSettings { MaxExpansionSize = 2000 });
         var settings = new ValidationSettings
@@ -62,11 +73,14 @@ internal sealed class PasProfiles
 
     public PackageResolver Resolver { get; }
 
-    /// <summary>The corrections applied, for the log and the tests.</summary>
+    /// <summary>The corrections applied so far (they apply as profiles are first read), for the log and the tests.</summary>
     public List<AppliedCorrection> Applied { get; } = [];
 
     /// <summary>The PAS package's examples (<c>package/example/*.json</c>), used to warm the validator.</summary>
     public IReadOnlyDictionary<string, string> Examples { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>Reads every package resource, so that every correction that applies has been applied (tests).</summary>
+    public void ReadAll() => _ = Resolver.AllPackageResources.Count();
 
     /// <summary>The packages a PAS version needs; their order decides which wins for an unversioned canonical.</summary>
     public static IReadOnlyList<PackageId> RequiredPackages(PasVersion version) => version == PasVersion.V2_2_1
@@ -98,7 +112,7 @@ public sealed class FirelyPasValidator : IPasValidator
     public FirelyPasValidator(FhirPackageLocator locator)
     {
         locator.RequireAll(Enum.GetValues<PasVersion>().SelectMany(PasProfiles.RequiredPackages).Distinct());
-        var core = ZipSource.CreateValidationSource();
+        var core = CoreSpecification.Shared;
         _profiles = Enum.GetValues<PasVersion>().ToDictionary(v => v, v => new Lazy<PasProfiles>(() => new PasProfiles(v, locator, core)));
     }
 
@@ -114,7 +128,10 @@ public sealed class FirelyPasValidator : IPasValidator
         {
             Validate(bundle, version, PasOperation.Submit);
         }
-        return profiles.Applied.Select(a => $"{a.CorrectionId} {a.Profile}: {a.Change}").ToList();
+        lock (profiles.Applied)
+        {
+            return profiles.Applied.Select(a => $"{a.CorrectionId} {a.Profile}: {a.Change}").ToList();
+        }
     }
 
     /// <inheritdoc />

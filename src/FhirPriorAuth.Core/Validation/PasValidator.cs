@@ -27,14 +27,14 @@ public sealed class PasValidator(FirelyPasValidator full) : IPasValidator
     public void WarmUp(PasVersion version)
     {
         var profiles = full.Profiles(version);
-        foreach (var example in profiles.Examples.Where(e => e.Key.StartsWith("Bundle-", StringComparison.Ordinal)))
+        // The IG's request examples, each against the profile of its operation (responses and notifications are not requests).
+        foreach (var (name, json) in profiles.Examples.Where(e => e.Key.StartsWith("Bundle-", StringComparison.Ordinal) &&
+                     !e.Key.Contains("Response", StringComparison.Ordinal) && !e.Key.Contains("Notification", StringComparison.Ordinal)))
         {
-            if (Fhir.FhirJson.ParseIgnoringUnknownElements(System.Text.Encoding.UTF8.GetBytes(example.Value)) is Bundle bundle)
+            if (Fhir.FhirJson.ParseIgnoringUnknownElements(System.Text.Encoding.UTF8.GetBytes(json)) is Bundle bundle)
             {
-                foreach (var operation in Enum.GetValues<PasOperation>())
-                {
-                    ConformanceCheck.Prove(profiles.Compiled, bundle, version.Profile(FirelyPasValidator.RequestProfile(operation)));
-                }
+                var operation = name.Contains("Inquiry", StringComparison.Ordinal) ? PasOperation.Inquire : PasOperation.Submit;
+                ConformanceCheck.Prove(profiles.Compiled, bundle, version.Profile(FirelyPasValidator.RequestProfile(operation)));
             }
         }
     }

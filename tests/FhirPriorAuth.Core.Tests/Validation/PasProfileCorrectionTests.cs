@@ -70,6 +70,7 @@ public sealed class PasProfileCorrectionTests
     [Fact]
     public void EveryDocumentedCorrectionIsApplied()
     {
+        Corrected.Value.ReadAll();
         var applied = Corrected.Value.Applied.Select(a => a.CorrectionId[..1]).Distinct().Order().ToList();
         Assert.Equal(["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K"], applied);
         var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "profiles", "README.md"));

@@ -1,0 +1,105 @@
+using System.IO.Compression;
+using System.Text;
+using System.Xml;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Hl7.Fhir.Specification.Source;
+using Task = System.Threading.Tasks.Task;
+
+namespace FhirPriorAuth.Core.Validation;
+
+/// <summary>
+/// The R4 core definitions (StructureDefinitions, ValueSets, CodeSystems) from the SDK's <c>specification.zip</c>,
+/// indexed by canonical url in one pass over its bundle files. Firely's ZipSource finds a resource by reading its
+/// bundle file from the start every time, which made compiling the PAS profiles take seconds; here each resource is
+/// kept as its XML and parsed when asked for (a new object each time: callers cache, and may correct what they get).
+/// </summary>
+internal sealed class CoreSpecification : IAsyncResourceResolver
+{
+    private static readonly string[] Files =
+        ["profiles-types.xml", "profiles-resources.xml", "profiles-others.xml", "extension-definitions.xml", "valuesets.xml", "v3-codesystems.xml", "v2-tables.xml"];
+
+    private static readonly HashSet<string> IndexedTypes = ["StructureDefinition", "ValueSet", "CodeSystem"];
+
+    // The core definitions carry a few literal oddities (whitespace in mapping values) a strict parser refuses.
+    private static readonly FhirXmlDeserializer Deserializer = new(new DeserializerSettings().UsingMode(DeserializationMode.Recoverable));
+
+    private readonly Lazy<Dictionary<string, byte[]>> _byUrl;
+
+    private CoreSpecification(string zipPath) => _byUrl = new(() => Index(zipPath));
+
+    /// <summary>The one index of the process (it is immutable); built on first use.</summary>
+    public static CoreSpecification Shared { get; } = new(Path.Combine(AppContext.BaseDirectory, "specification.zip"));
+
+    public Task<ResolverResult> TryResolveByCanonicalUriAsync(string uri) => Task.FromResult(Resolve(uri));
+
+    public Task<ResolverResult> TryResolveByUriAsync(string uri) => Task.FromResult(Resolve(uri));
+
+    // The interface still requires these two obsolete members.
+    public Task<Resource?> ResolveByUriAsync(string uri) => Task.FromResult(Resolve(uri).Value);
+
+    public Task<Resource?> ResolveByCanonicalUriAsync(string uri) => Task.FromResult(Resolve(uri).Value);
+
+    private ResolverResult Resolve(string uri)
+    {
+        var (url, version) = PackageResolver.Split(uri);
+        if (version is not null && version != "4.0.1" && version != "4.0")
+        {
+            return new ResolverResult(new ResolverException(ResolverException.NOT_FOUND, $"{uri}: the core specification is 4.0.1"));
+        }
+        if (_byUrl.Value.TryGetValue(url, out var xml))
+        {
+            Deserializer.TryDeserializeResource(Encoding.UTF8.GetString(xml), out var resource, out _);
+            if (resource is not null)
+            {
+                return new ResolverResult(resource);
+            }
+        }
+        return new ResolverResult(new ResolverException(ResolverException.NOT_FOUND, $"{uri} is not in the R4 core specification"));
+    }
+
+    private static Dictionary<string, byte[]> Index(string zipPath)
+    {
+        // One reader per file, two at a time (the machines this runs on have two cores).
+        var parts = new Dictionary<string, byte[]>[Files.Length];
+        Parallel.For(0, Files.Length, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+        {
+            using var zip = ZipFile.OpenRead(zipPath);
+            using var stream = (zip.GetEntry(Files[i]) ?? throw new FileNotFoundException($"{Files[i]} is missing from {zipPath}")).Open();
+            parts[i] = IndexFile(stream);
+        });
+        var all = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var part in parts)
+        {
+            foreach (var (url, xml) in part)
+            {
+                all.TryAdd(url, xml);
+            }
+        }
+        return all;
+    }
+
+    private static Dictionary<string, byte[]> IndexFile(Stream stream)
+    {
+        var index = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        using var reader = XmlReader.Create(stream, new XmlReaderSettings { IgnoreWhitespace = true, IgnoreComments = true });
+        while (reader.Read())
+        {
+            // Bundle/entry/resource/X: X is the resource.
+            if (reader.NodeType != XmlNodeType.Element || reader.LocalName != "resource" || reader.Depth != 2 || !reader.Read())
+            {
+                continue;
+            }
+            var type = reader.LocalName;
+            var xml = reader.ReadOuterXml();
+            // The url is the resource's first <url>: it precedes any element that could nest one.
+            var at = xml.IndexOf("<url value=\"", StringComparison.Ordinal);
+            if (IndexedTypes.Contains(type) && at >= 0)
+            {
+                var end = xml.IndexOf('"', at + 12);
+                index.TryAdd(xml[(at + 12)..end], Encoding.UTF8.GetBytes(xml));
+            }
+        }
+        return index;
+    }
+}
