@@ -117,6 +117,18 @@ public sealed class FirelyPasValidator : IPasValidator
     }
 
     /// <summary>
+    /// Starts reading the packages and the core definitions of every version in the background, so that a host can
+    /// overlap that with its own start; <see cref="WarmUp"/> and validation wait for it where they need it.
+    /// </summary>
+    public void StartLoading()
+    {
+        foreach (var profiles in _profiles.Values)
+        {
+            System.Threading.Tasks.Task.Run(() => profiles.Value);
+        }
+    }
+
+    /// <summary>
     /// Loads and corrects the profiles and compiles the schemas a request touches by validating the IG's own example
     /// request Bundle; returns the corrections applied, for the log.
     /// </summary>

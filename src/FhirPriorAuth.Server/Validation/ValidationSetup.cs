@@ -28,6 +28,8 @@ public static class ValidationSetup
         var configured = options.PackageDirectories.Count > 0 ? options.PackageDirectories : [.. ValidationOptions.DefaultPackageDirectories];
         var locator = new FhirPackageLocator(configured.Select(d => Resolve(d, environment.ContentRootPath)).ToList());
         var full = new FirelyPasValidator(locator);
+        // Reading the packages overlaps with the rest of the host's start; StartupWork then compiles what requests meet.
+        full.StartLoading();
         var validator = new PasValidator(full);
         services.AddSingleton(full);
         services.AddSingleton(validator);
