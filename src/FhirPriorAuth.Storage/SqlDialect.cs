@@ -101,8 +101,10 @@ public abstract class SqlDialect
     public string FindAuthorizations(int members, int providers)
     {
         static string List(string prefix, int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => $"@{prefix}{i}"));
+        // The provider test is a correlated EXISTS on the key's primary key: a sender id shared by thousands of
+        // providers must not make every inquiry list all their authorizations (an IN subquery did, growing with the store).
         var provider = providers > 0
-            ? $" AND a.authorization_number IN (SELECT authorization_number FROM AuthorizationKey WHERE kind = 'provider' AND key_value IN ({List("p", providers)}))"
+            ? $" AND EXISTS (SELECT 1 FROM AuthorizationKey p WHERE p.kind = 'provider' AND p.key_value IN ({List("p", providers)}) AND p.authorization_number = a.authorization_number)"
             : "";
         return $"SELECT {Top("@Limit")}a.detail AS Detail, a.row_version AS RowVersion FROM PriorAuthorization a " +
             $"WHERE a.authorization_number IN (SELECT authorization_number FROM AuthorizationKey WHERE kind = 'member' AND key_value IN ({List("m", members)})){provider} " +
