@@ -401,7 +401,28 @@ internal enum ConstraintKind
 
 internal sealed record ConstraintRule(string Key, string Expression, CompiledExpression? Compiled, ConstraintKind Kind);
 
-internal sealed record Discriminator(ElementDefinition.DiscriminatorType Type, string Path);
+internal sealed record Discriminator(ElementDefinition.DiscriminatorType Type, string Path)
+{
+    /// <summary>The path's steps (<c>extension('u').value</c> is two), split once.</summary>
+    public IReadOnlyList<string> Steps { get; } = Split(Path);
+
+    private static List<string> Split(string path)
+    {
+        var steps = new List<string>();
+        var (depth, start) = (0, 0);
+        for (var i = 0; i < path.Length; i++)
+        {
+            depth += path[i] == '(' ? 1 : path[i] == ')' ? -1 : 0;
+            if (path[i] == '.' && depth == 0)
+            {
+                steps.Add(path[start..i]);
+                start = i + 1;
+            }
+        }
+        steps.Add(path[start..]);
+        return steps;
+    }
+}
 
 internal sealed record SlicingRule(IReadOnlyList<Discriminator> Discriminators, bool Ordered, ElementDefinition.SlicingRules Rules);
 

@@ -22,6 +22,7 @@ internal sealed class ConformanceCheck
     private readonly Dictionary<(Resource, string), string?> _verdicts = new(ReferencePairComparer.Instance);
     private readonly List<string> _unchecked = [];
     private readonly HashSet<(Base, CompiledExpression)> _holding = new(HoldingComparer.Instance);
+    private readonly HashSet<Base> _nonEmpty = new(ReferenceEqualityComparer.Instance);
 
     private ConformanceCheck(CompiledProfiles profiles) => _profiles = profiles;
 
@@ -410,10 +411,10 @@ internal sealed class ConformanceCheck
     {
         foreach (var discriminator in discriminators)
         {
-            var actual = Select(item, discriminator.Path);
+            var actual = Select(item, discriminator);
             if (discriminator.Type == ElementDefinition.DiscriminatorType.Type)
             {
-                var expected = RuleAt(slice, discriminator.Path);
+                var expected = RuleAt(slice, discriminator);
                 if (actual.Count != 1)
                 {
                     throw new NotProvableException($"{slice.Path}: type discriminator {discriminator.Path} selects {actual.Count} values");
@@ -437,7 +438,7 @@ internal sealed class ConformanceCheck
                 }
                 continue;
             }
-            var rule = RuleAt(slice, discriminator.Path);
+            var rule = RuleAt(slice, discriminator);
             if (actual.Count == 0)
             {
                 // Firely: a lone fixed, pattern or binding check fails on nothing; two or more together succeed.
@@ -474,10 +475,10 @@ internal sealed class ConformanceCheck
         slice.Types is [{ Code: "Extension", Profiles: [var profile] }] ? profile.Split('|')[0] : null;
 
     /// <summary>The rule a discriminator path reaches inside a slice, following type profiles where the snapshot stops.</summary>
-    private ElementRule RuleAt(ElementRule slice, string path)
+    private ElementRule RuleAt(ElementRule slice, Discriminator discriminator)
     {
         var rule = slice;
-        foreach (var segment in Segments(path))
+        foreach (var segment in discriminator.Steps)
         {
             if (segment == "$this" || segment.StartsWith("ofType(", StringComparison.Ordinal))
             {
@@ -488,7 +489,7 @@ internal sealed class ConformanceCheck
             {
                 var profile = rule.Types is [{ Profiles: [var p] }] ? _profiles.Profile(p)
                     : rule.Types is [var only] ? _profiles.CoreType(only.Code)
-                    : throw new NotProvableException($"{rule.Path}: discriminator {path} crosses a choice");
+                    : throw new NotProvableException($"{rule.Path}: discriminator {discriminator.Path} crosses a choice");
                 if (profile.Unsupported is { } why)
                 {
                     throw new NotProvableException(why);
@@ -498,21 +499,21 @@ internal sealed class ConformanceCheck
             if (segment.StartsWith("extension(", StringComparison.Ordinal))
             {
                 var url = segment[11..^2];
-                var extensionRule = children.GetValueOrDefault("extension") ?? throw new NotProvableException($"{rule.Path}: no extensions for {path}");
+                var extensionRule = children.GetValueOrDefault("extension") ?? throw new NotProvableException($"{rule.Path}: no extensions for {discriminator.Path}");
                 rule = extensionRule.Slices.FirstOrDefault(s => ExtensionProfile(s) == url)
                     ?? throw new NotProvableException($"{rule.Path}: no slice for extension {url}");
                 continue;
             }
-            rule = children.GetValueOrDefault(segment) ?? throw new NotProvableException($"{rule.Path}: discriminator {path} leaves the definition");
+            rule = children.GetValueOrDefault(segment) ?? throw new NotProvableException($"{rule.Path}: discriminator {discriminator.Path} leaves the definition");
         }
         return rule;
     }
 
     /// <summary>Evaluates the simple FHIRPath of a discriminator (names, <c>extension('url')</c>, <c>ofType(T)</c>, <c>$this</c>).</summary>
-    private static List<Base> Select(Base item, string path)
+    private static List<Base> Select(Base item, Discriminator discriminator)
     {
         List<Base> current = [item];
-        foreach (var segment in Segments(path))
+        foreach (var segment in discriminator.Steps)
         {
             if (segment == "$this")
             {
@@ -555,22 +556,6 @@ internal sealed class ConformanceCheck
             current = next;
         }
         return current;
-    }
-
-    private static IEnumerable<string> Segments(string path)
-    {
-        var depth = 0;
-        var start = 0;
-        for (var i = 0; i < path.Length; i++)
-        {
-            depth += path[i] == '(' ? 1 : path[i] == ')' ? -1 : 0;
-            if (path[i] == '.' && depth == 0)
-            {
-                yield return path[start..i];
-                start = i + 1;
-            }
-        }
-        yield return path[start..];
     }
 
     private void CheckExtension(Extension extension, bool modifier, string holderType, ElementRule holder, Scope scope, ElementRule? slot)
@@ -794,8 +779,9 @@ internal sealed class ConformanceCheck
         switch (constraint.Kind)
         {
             case ConstraintKind.HasValueOrChildren:
-                // As Firely's FhirEle1Validator: an id alone does not count.
-                holds = item is PrimitiveType p ? p.ToString() is not null || p.Extension.Count > 0 : item.EnumerateElements().Any(e => e.Key != "id");
+                // As Firely's FhirEle1Validator: an id alone does not count. Remembered, as enumerating children allocates.
+                holds = item is PrimitiveType p ? p.ToString() is not null || p.Extension.Count > 0
+                    : _nonEmpty.Contains(item) || (item.EnumerateElements().Any(e => e.Key != "id") && _nonEmpty.Add(item));
                 break;
             case ConstraintKind.ExtensionOrValue:
                 holds = item is Extension e && (e.Extension.Count > 0) != (e.Value is not null);
