@@ -25,8 +25,16 @@ public sealed class Readiness
 internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractions interactions, PasValidator validator,
     Readiness readiness, ILogger<StartupWork> log) : BackgroundService
 {
+    private Task _compiling = Task.CompletedTask;
+
     public override async Task StartAsync(CancellationToken ct)
     {
+        // Compiling the PAS profiles takes seconds; it runs while the database is migrated and Kestrel starts.
+        _compiling = Task.WhenAll(Enum.GetValues<PasVersion>().Select(version => Task.Run(() =>
+        {
+            validator.WarmUp(version);
+            log.LogInformation("PAS {Version} profiles compiled", version.Label());
+        }, ct)));
         var applied = await migrations.MigrateAsync(ct);
         log.LogInformation("Database ready; migrations applied now: {Applied}", applied.Count == 0 ? "none" : string.Join(", ", applied));
         await base.StartAsync(ct);
@@ -35,19 +43,13 @@ internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractio
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
         await interactions.WarmUpAsync(ct);
-        // Loading the IG packages and compiling the PAS profiles takes seconds; no request should pay for it.
-        var versions = Enum.GetValues<PasVersion>();
-        await Task.WhenAll(versions.Select(version => Task.Run(() =>
-        {
-            validator.WarmUp(version);
-            log.LogInformation("PAS {Version} profiles compiled", version.Label());
-        }, ct)));
+        await _compiling;
         readiness.MarkReady();
         log.LogInformation("FhirPriorAuth is ready");
 
         // Firely's own schemas are needed only for requests the fast path cannot prove (usually invalid ones): compiled
         // after the server is ready, so a start is not held up by them.
-        foreach (var version in versions)
+        foreach (var version in Enum.GetValues<PasVersion>())
         {
             var corrections = await Task.Run(() => validator.Full.WarmUp(version), ct);
             log.LogInformation("PAS {Version} full validation ready; {Count} corrections applied (profiles/README.md)", version.Label(), corrections.Count);
