@@ -44,7 +44,7 @@ public static class FhirJson
     public static Resource ParseIgnoringUnknownElements(ReadOnlySpan<byte> json, string? expectedType = null)
     {
         var resource = Parse(json, expectedType, lenient: true);
-        foreach (var (node, _) in FhirTree.Walk(resource, resource.TypeName))
+        foreach (var node in FhirTree.Nodes(resource))
         {
             if (node.HasOverflow)
             {

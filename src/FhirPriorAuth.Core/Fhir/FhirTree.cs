@@ -1,34 +1,66 @@
-using System.Collections;
 using Hl7.Fhir.Model;
 
 namespace FhirPriorAuth.Core.Fhir;
 
-/// <summary>Walks every element of a resource with its FHIRPath location (<c>Claim.item[0].productOrService</c>).</summary>
+/// <summary>Walks every element of a resource, optionally with its FHIRPath location (<c>Claim.item[0].productOrService</c>).</summary>
+/// <remarks>Iterative, not nested iterators: a request's tree has hundreds of elements and is walked on every submission.</remarks>
 public static class FhirTree
 {
     /// <summary>The node and all its descendants, depth first, each with its path below <paramref name="path"/>.</summary>
     public static IEnumerable<(Base Node, string Path)> Walk(Base node, string path)
     {
-        yield return (node, path);
-        foreach (var (name, value) in node.EnumerateElements())
+        var pending = new Stack<(Base Node, string Path)>();
+        pending.Push((node, path));
+        var children = new List<(Base, string)>();
+        while (pending.TryPop(out var current))
         {
-            if (value is Base child)
+            yield return current;
+            children.Clear();
+            foreach (var (name, value) in current.Node.EnumerateElements())
             {
-                foreach (var descendant in Walk(child, $"{path}.{name}"))
+                if (value is Base child)
                 {
-                    yield return descendant;
+                    children.Add((child, $"{current.Path}.{name}"));
                 }
-            }
-            else if (value is IEnumerable list and not string)
-            {
-                int i = 0;
-                foreach (var element in list.OfType<Base>())
+                else if (value is IReadOnlyList<Base> list)
                 {
-                    foreach (var descendant in Walk(element, $"{path}.{name}[{i++}]"))
+                    for (var i = 0; i < list.Count; i++)
                     {
-                        yield return descendant;
+                        children.Add((list[i], $"{current.Path}.{name}[{i}]"));
                     }
                 }
+            }
+            for (var i = children.Count - 1; i >= 0; i--)
+            {
+                pending.Push(children[i]);
+            }
+        }
+    }
+
+    /// <summary>The node and all its descendants, depth first, without paths (cheaper where they are not needed).</summary>
+    public static IEnumerable<Base> Nodes(Base node)
+    {
+        var pending = new Stack<Base>();
+        pending.Push(node);
+        var children = new List<Base>();
+        while (pending.TryPop(out var current))
+        {
+            yield return current;
+            children.Clear();
+            foreach (var (_, value) in current.EnumerateElements())
+            {
+                if (value is Base child)
+                {
+                    children.Add(child);
+                }
+                else if (value is IReadOnlyList<Base> list)
+                {
+                    children.AddRange(list);
+                }
+            }
+            for (var i = children.Count - 1; i >= 0; i--)
+            {
+                pending.Push(children[i]);
             }
         }
     }

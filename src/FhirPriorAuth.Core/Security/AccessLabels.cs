@@ -45,7 +45,7 @@ public static class AccessLabels
             }
             yield break;
         }
-        foreach (var (node, _) in FhirTree.Walk(resource, resource.TypeName))
+        foreach (var node in FhirTree.Nodes(resource))
         {
             if (node is ResourceReference { Reference: { } reference } && reference.StartsWith("Patient/", StringComparison.Ordinal)
                 && reference.IndexOf('/', 8) < 0 && reference.Length > 8)
