@@ -37,9 +37,6 @@ internal sealed class PackageResolver : IAsyncResourceResolver
         _prepare = prepare ?? (r => r);
     }
 
-    /// <summary>The canonical url and version of every package resource, known without parsing any.</summary>
-    public IEnumerable<(string Url, string? Version)> Canonicals => _all.Where(l => l.Url is not null).Select(l => (l.Url!, l.Version));
-
     /// <summary>Every package resource, parsed (and prepared) now if it was not yet: for tests and tools, not for serving.</summary>
     public IEnumerable<Resource> AllPackageResources => _all.Select(l => l.Resource).OfType<Resource>();
 
@@ -55,7 +52,7 @@ internal sealed class PackageResolver : IAsyncResourceResolver
     {
         foreach (var r in resources)
         {
-            Add(new Loaded(r.TypeName, r.Id, (r as IConformanceResource)?.Url, (r as IVersionableConformanceResource)?.Version, new Lazy<Resource?>(r)));
+            Add(new Loaded(r.TypeName, r.Id, (r as IConformanceResource)?.Url, (r as IVersionableConformanceResource)?.Version, new Lazy<Resource?>(() => _prepare(r))));
         }
     }
 
