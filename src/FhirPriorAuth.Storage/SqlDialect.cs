@@ -20,6 +20,12 @@ public abstract class SqlDialect
     /// <summary>True when retrying the whole transaction may succeed (deadlock, lock timeout, failover).</summary>
     public abstract bool IsTransient(DbException e);
 
+    /// <summary>
+    /// Refreshes the statistics the query planner chooses indexes by, where the database does not keep them itself
+    /// (SQL Server updates its statistics automatically).
+    /// </summary>
+    public virtual Task RefreshStatisticsAsync(CancellationToken ct) => Task.CompletedTask;
+
     /// <summary>Clause placed after SELECT to cap the rows (T-SQL TOP).</summary>
     public virtual string Top(string take) => "";
 

@@ -26,6 +26,19 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Without statistics SQLite walks a type's whole last-updated index for a search that one index row answers (a
+    /// Claim by identifier took 24 ms at 200,000 authorizations, 0.05 ms with them). A sampled ANALYZE is quick.
+    /// </remarks>
+    public override async Task RefreshStatisticsAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        using var analyze = connection.CreateCommand();
+        analyze.CommandText = "PRAGMA analysis_limit = 1000; ANALYZE;";
+        await analyze.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <inheritdoc />
     public override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: SqliteConstraint };
 
     /// <inheritdoc />

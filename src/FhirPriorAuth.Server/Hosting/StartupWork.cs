@@ -1,3 +1,4 @@
+using System.Data.Common;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Validation;
@@ -22,7 +23,7 @@ public sealed class Readiness
 /// warms the parser, FHIRPath expressions and SQL paths so that the first real request is not the slow one.
 /// <c>/health/ready</c> turns healthy when both are done.
 /// </summary>
-internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractions interactions, PasValidator validator,
+internal sealed class StartupWork(MigrationRunner migrations, SqlDialect database, ResourceInteractions interactions, PasValidator validator,
     Readiness readiness, ILogger<StartupWork> log) : BackgroundService
 {
     private Task _compiling = Task.CompletedTask;
@@ -36,6 +37,7 @@ internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractio
             log.LogInformation("PAS {Version} profiles compiled", version.Label());
         }, ct)));
         var applied = await migrations.MigrateAsync(ct);
+        await database.RefreshStatisticsAsync(ct);
         log.LogInformation("Database ready; migrations applied now: {Applied}", applied.Count == 0 ? "none" : string.Join(", ", applied));
         await base.StartAsync(ct);
     }
@@ -56,6 +58,20 @@ internal sealed class StartupWork(MigrationRunner migrations, ResourceInteractio
             foreach (var correction in corrections)
             {
                 log.LogDebug("Profile correction: {Correction}", correction);
+            }
+        }
+
+        // The planner's statistics follow the data as it grows.
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(10));
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            try
+            {
+                await database.RefreshStatisticsAsync(ct);
+            }
+            catch (Exception e) when (e is DbException or TimeoutException)
+            {
+                log.LogWarning(e, "Refreshing the database statistics failed; the next attempt is in 10 minutes");
             }
         }
     }
