@@ -86,7 +86,7 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
         var url = canonical.Split('|')[0];
         if (resolver.TryResolveByCanonicalUriAsync(url).GetAwaiter().GetResult().Value is not ValueSet valueSet)
         {
-            return ValueSetCodes.Unavailable(canonical, $"value set {canonical} is not available");
+            return ValueSetCodes.Unavailable($"value set {canonical} is not available");
         }
         try
         {
@@ -97,13 +97,13 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
             {
                 expander.ExpandAsync(copy).GetAwaiter().GetResult();
             }
-            var codes = new ValueSetCodes(canonical, null);
+            var codes = new ValueSetCodes(null);
             Flatten(copy.Expansion?.Contains ?? [], codes);
             return codes;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return ValueSetCodes.Unavailable(canonical, $"value set {canonical} cannot be expanded: {e.Message}");
+            return ValueSetCodes.Unavailable($"value set {canonical} cannot be expanded: {e.Message}");
         }
     }
 
@@ -173,8 +173,6 @@ internal sealed class CompiledProfile(string url)
 
     public string Type { get; private set; } = "";
 
-    public StructureDefinition.StructureDefinitionKind? Kind { get; private set; }
-
     public ElementRule Root { get; private set; } = null!;
 
     /// <summary>The canonicals this profile derives from (its <c>baseDefinition</c> chain).</summary>
@@ -199,7 +197,6 @@ internal sealed class CompiledProfile(string url)
             throw new NotProvableException($"profile {Url} has no snapshot");
         }
         Type = definition.Type ?? throw new NotProvableException($"profile {Url} has no type");
-        Kind = definition.Kind;
         if (definition.Context.Any(c => c.Type != StructureDefinition.ExtensionContextType.Element))
         {
             throw new NotProvableException($"extension {Url} has a non-element context");
@@ -255,7 +252,7 @@ internal sealed class CompiledProfile(string url)
             // Firely adds these R5 Bundle invariants to every R4 Bundle definition before compiling (ADR 0006).
             foreach (var (key, expression) in AddedBundleInvariants)
             {
-                Root.Constraints.Add(new ConstraintRule(key, expression, profiles.Compile(expression), ConstraintKind.FhirPath));
+                Root.Constraints.Add(new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.FhirPath));
             }
         }
         foreach (var rule in byId.Values.Where(r => r.ContentReference is not null))
@@ -300,19 +297,19 @@ internal sealed class ElementRule
             var expression = key == "ref-1" ? CorrectedRef1 : constraint.Expression ?? throw new NotProvableException($"constraint {constraint.Key} of {Path} has no expression");
             Constraints.Add(key switch
             {
-                "ele-1" => new ConstraintRule(key, expression, null, ConstraintKind.HasValueOrChildren),
-                "ext-1" => new ConstraintRule(key, expression, null, ConstraintKind.ExtensionOrValue),
+                "ele-1" => new ConstraintRule(key, null, ConstraintKind.HasValueOrChildren),
+                "ext-1" => new ConstraintRule(key, null, ConstraintKind.ExtensionOrValue),
                 // The most frequent invariants get a native shortcut for their common case (ConformanceCheck.CheckConstraint).
-                "dom-2" or "dom-3" or "dom-4" or "dom-5" => new ConstraintRule(key, expression, profiles.Compile(expression), ConstraintKind.WithoutContained),
-                "ref-1" => new ConstraintRule(key, expression, profiles.Compile(expression), ConstraintKind.LocalReference),
-                "per-1" => new ConstraintRule(key, expression, profiles.Compile(expression), ConstraintKind.BothBounds),
-                "cpt-2" when expression == "value.empty() or system.exists()" => new ConstraintRule(key, expression, null, ConstraintKind.ContactPointSystem),
-                "bdl-5" when expression == "resource.exists() or request.exists() or response.exists()" => new ConstraintRule(key, expression, null, ConstraintKind.EntryHasContent),
-                "bdl-8" => new ConstraintRule(key, CorrectedBdl8, profiles.Compile(CorrectedBdl8), ConstraintKind.EntryFullUrl),
+                "dom-2" or "dom-3" or "dom-4" or "dom-5" => new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.WithoutContained),
+                "ref-1" => new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.LocalReference),
+                "per-1" => new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.BothBounds),
+                "cpt-2" when expression == "value.empty() or system.exists()" => new ConstraintRule(key, null, ConstraintKind.ContactPointSystem),
+                "bdl-5" when expression == "resource.exists() or request.exists() or response.exists()" => new ConstraintRule(key, null, ConstraintKind.EntryHasContent),
+                "bdl-8" => new ConstraintRule(key, profiles.Compile(CorrectedBdl8), ConstraintKind.EntryFullUrl),
                 _ when expression.Contains("resolve()", StringComparison.Ordinal) ||
                        expression.Contains("%ucum", StringComparison.Ordinal) || expression.Contains("conformsTo(", StringComparison.Ordinal)
-                    => new ConstraintRule(key, expression, null, ConstraintKind.NotModelled),
-                _ => new ConstraintRule(key, expression, profiles.Compile(expression), ConstraintKind.FhirPath),
+                    => new ConstraintRule(key, null, ConstraintKind.NotModelled),
+                _ => new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.FhirPath),
             });
         }
         if (element.Slicing is { } slicing)
@@ -399,7 +396,7 @@ internal enum ConstraintKind
     EntryFullUrl,
 }
 
-internal sealed record ConstraintRule(string Key, string Expression, CompiledExpression? Compiled, ConstraintKind Kind);
+internal sealed record ConstraintRule(string Key, CompiledExpression? Compiled, ConstraintKind Kind);
 
 internal sealed record Discriminator(ElementDefinition.DiscriminatorType Type, string Path)
 {
@@ -427,17 +424,15 @@ internal sealed record Discriminator(ElementDefinition.DiscriminatorType Type, s
 internal sealed record SlicingRule(IReadOnlyList<Discriminator> Discriminators, bool Ordered, ElementDefinition.SlicingRules Rules);
 
 /// <summary>The codes of an expanded value set, or why it could not be expanded.</summary>
-internal sealed class ValueSetCodes(string canonical, string? unavailable)
+internal sealed class ValueSetCodes(string? unavailable)
 {
     private readonly HashSet<(string System, string Code)> _codes = [];
     private readonly HashSet<string> _bareCodes = new(StringComparer.Ordinal);
 
-    public string Canonical { get; } = canonical;
-
     /// <summary>Why the value set cannot be used, or null.</summary>
     public string? UnavailableReason { get; } = unavailable;
 
-    public static ValueSetCodes Unavailable(string canonical, string reason) => new(canonical, reason);
+    public static ValueSetCodes Unavailable(string reason) => new(reason);
 
     public void Add(string? system, string code)
     {

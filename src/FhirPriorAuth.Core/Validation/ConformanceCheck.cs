@@ -57,7 +57,7 @@ internal sealed class ConformanceCheck
         }
     }
 
-    private sealed record Scope(PocoNode Resource, PocoNode Root, string? FullUrl, Resource Instance)
+    private sealed record Scope(PocoNode Resource, PocoNode Root, string? FullUrl)
     {
         private FhirEvaluationContext? _context;
 
@@ -74,7 +74,7 @@ internal sealed class ConformanceCheck
             throw new NotProvableException($"{resource.TypeName}.contained: ids are not unique");
         }
         var node = resource.ToPocoNode();
-        var scope = new Scope(node, container?.Root ?? node, fullUrl ?? container?.FullUrl, resource);
+        var scope = new Scope(node, container?.Root ?? node, fullUrl ?? container?.FullUrl);
         if (anyOf.Count == 0)
         {
             Require(resource, _profiles.CoreType(resource.TypeName), scope);
@@ -655,7 +655,7 @@ internal sealed class ConformanceCheck
             return;
         }
         var node = target.ToPocoNode();
-        var targetScope = new Scope(node, node, targetUrl, target);
+        var targetScope = new Scope(node, node, targetUrl);
         var reasons = new List<string>();
         foreach (var profile in targets)
         {

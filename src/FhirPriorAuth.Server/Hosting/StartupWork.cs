@@ -19,9 +19,10 @@ public sealed class Readiness
 }
 
 /// <summary>
-/// Migrates the database before Kestrel accepts requests (hosted services start first), then, in the background,
-/// warms the parser, FHIRPath expressions and SQL paths so that the first real request is not the slow one.
-/// <c>/health/ready</c> turns healthy when both are done.
+/// Migrates the database before Kestrel accepts requests (hosted services start first) while the PAS profiles compile,
+/// then warms the parser, FHIRPath expressions and SQL paths so that the first real request is not the slow one.
+/// <c>/health/ready</c> turns healthy when all that is done; Firely's schemas compile afterwards, and the database's
+/// planner statistics are refreshed every 10 minutes.
 /// </summary>
 internal sealed class StartupWork(MigrationRunner migrations, SqlDialect database, ResourceInteractions interactions, PasValidator validator,
     Readiness readiness, ILogger<StartupWork> log) : BackgroundService
