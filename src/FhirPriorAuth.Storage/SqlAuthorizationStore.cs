@@ -24,15 +24,17 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     public async Task<byte[]?> FindResponseAsync(string idempotencyKey, CancellationToken ct)
     {
         await using var connection = await Dialect.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<byte[]>(new CommandDefinition(Dialect.ReadSubmissionResponse,
+        var row = await connection.QuerySingleOrDefaultAsync<BodyRow>(new CommandDefinition(Dialect.ReadSubmissionResponse,
             new { Hash = Hash(idempotencyKey) }, cancellationToken: ct));
+        return row?.Decode();
     }
 
     /// <inheritdoc />
     public async Task<byte[]?> LatestResponseAsync(string number, CancellationToken ct)
     {
         await using var connection = await Dialect.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<byte[]>(new CommandDefinition(Dialect.ReadLatestResponse, new { Number = number }, cancellationToken: ct));
+        var row = await connection.QuerySingleOrDefaultAsync<BodyRow>(new CommandDefinition(Dialect.ReadLatestResponse, new { Number = number }, cancellationToken: ct));
+        return row?.Decode();
     }
 
     /// <inheritdoc />
@@ -112,6 +114,8 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     private async Task<bool> WriteAsync(DbConnection connection, DbTransaction tx, SubmissionRecord submission, CancellationToken ct)
     {
         var authorization = submission.Authorization;
+        var (request, requestCompression) = BodyCodec.Encode(submission.RequestBundle);
+        var (response, responseCompression) = BodyCodec.Encode(submission.ResponseBundle);
         try
         {
             await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertSubmission, new
@@ -121,8 +125,10 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
                 Hash = Hash(submission.IdempotencyKey),
                 BundleIdentifier = submission.BundleIdentifier?.ToString(),
                 ReceivedAt = submission.ReceivedAt.UtcTicks,
-                RequestBody = submission.RequestBundle,
-                ResponseBody = submission.ResponseBundle,
+                RequestBody = request,
+                RequestCompression = requestCompression,
+                ResponseBody = response,
+                ResponseCompression = responseCompression,
                 Warnings = submission.Warnings.Count == 0 ? null : string.Join("\n", submission.Warnings),
             }, tx, cancellationToken: ct));
         }
@@ -185,6 +191,14 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     }
 
     private static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    private sealed class BodyRow
+    {
+        public byte[] Body { get; set; } = [];
+        public int Compression { get; set; }
+
+        public byte[] Decode() => BodyCodec.Decode(Body, Compression);
+    }
 
     private sealed class DetailRow
     {

@@ -32,6 +32,12 @@ public abstract class SqlDialect
     /// <summary>Clause placed at the end of a SELECT to cap the rows (LIMIT).</summary>
     public virtual string Limit(string take) => $" LIMIT {take}";
 
+    /// <summary>
+    /// Text after an index table's alias in a search's per-row probe, to make the probe look rows up by surrogate id.
+    /// Empty by default: a planner with histograms chooses well on its own.
+    /// </summary>
+    public virtual string ProbeBySurrogateId(string table) => "";
+
     /// <summary>The columns of a stored version, in the shape <see cref="ResourceRow"/> reads.</summary>
     protected const string RowColumns =
         "r.resource_type AS ResourceType, r.resource_id AS Id, r.version AS Version, r.last_updated AS LastUpdated, " +
@@ -119,16 +125,16 @@ public abstract class SqlDialect
 
     /// <summary>Claims a submission's idempotency key and stores it; fails on the unique key for a replay.</summary>
     public virtual string InsertSubmission =>
-        "INSERT INTO Submission (submission_id, authorization_number, idempotency_hash, bundle_identifier, received_at, request_body, response_body, warnings) " +
-        "VALUES (@Id, @Number, @Hash, @BundleIdentifier, @ReceivedAt, @RequestBody, @ResponseBody, @Warnings)";
+        "INSERT INTO Submission (submission_id, authorization_number, idempotency_hash, bundle_identifier, received_at, request_body, request_compression, response_body, response_compression, warnings) " +
+        "VALUES (@Id, @Number, @Hash, @BundleIdentifier, @ReceivedAt, @RequestBody, @RequestCompression, @ResponseBody, @ResponseCompression, @Warnings)";
 
     /// <summary>The stored response of a replayed submission.</summary>
     public virtual string ReadSubmissionResponse =>
-        "SELECT response_body FROM Submission WHERE idempotency_hash = @Hash";
+        "SELECT response_body AS Body, response_compression AS Compression FROM Submission WHERE idempotency_hash = @Hash";
 
     /// <summary>The response of the latest submission for an authorization.</summary>
     public virtual string ReadLatestResponse =>
-        $"SELECT {Top("1")}response_body FROM Submission WHERE authorization_number = @Number ORDER BY received_at DESC, submission_id DESC{Limit("1")}";
+        $"SELECT {Top("1")}response_body AS Body, response_compression AS Compression FROM Submission WHERE authorization_number = @Number ORDER BY received_at DESC, submission_id DESC{Limit("1")}";
 
     /// <summary>Opens an authorization.</summary>
     public virtual string InsertAuthorization =>

@@ -7,9 +7,9 @@ using Hl7.Fhir.Model;
 namespace FhirPriorAuth.Storage;
 
 /// <summary>
-/// Translates a <see cref="SearchQuery"/> into one parameterized SELECT. Each criterion becomes
-/// <c>r.surrogate_id IN (index-table subquery)</c>, which lets both databases drive the lookup from the index.
-/// Values are always parameters, never spliced into the text.
+/// Translates a <see cref="SearchQuery"/> into one parameterized SELECT. The most selective criterion becomes
+/// <c>r.surrogate_id IN (index-table subquery)</c>, which drives the lookup from its index; the others become
+/// <c>EXISTS</c> probes by surrogate id. Values are always parameters, never spliced into the text.
 /// </summary>
 public sealed class SqlSearchBuilder(SqlDialect dialect)
 {
@@ -27,9 +27,14 @@ public sealed class SqlSearchBuilder(SqlDialect dialect)
             return "@" + name;
         }
 
-        foreach (var criterion in query.Criteria)
+        // One criterion drives the lookup (IN, read from its index); the others are probes of each candidate row.
+        // The builder picks the driver because SQLite's statistics average over all of an index's parameters: to it a
+        // status code that matches every open Task looks as selective as an owner's identifier.
+        var driver = true;
+        foreach (var criterion in query.Criteria.OrderBy(Selectivity))
         {
-            where.Append(" AND (").Append(Criterion(query.ResourceType, criterion, Param)).Append(')');
+            where.Append(" AND (").Append(Criterion(query.ResourceType, criterion, Param, driver)).Append(')');
+            driver = false;
         }
         if (query.After is { } after)
         {
@@ -75,7 +80,32 @@ public sealed class SqlSearchBuilder(SqlDialect dialect)
         return (sql, p);
     }
 
-    private static string Criterion(string type, SearchCriterion c, Func<object?, string> param)
+    /// <summary>
+    /// How many rows a criterion is likely to match, as a rank (lower is fewer): ids and system-qualified tokens and
+    /// references name one thing; bare codes (a status) and dates match whole populations.
+    /// </summary>
+    private static int Selectivity(SearchCriterion c)
+    {
+        if (c.Parameter.Name == SearchParameterNames.Id)
+        {
+            return 0;
+        }
+        if (c.Parameter.Name == SearchParameterNames.LastUpdated)
+        {
+            return 6;
+        }
+        return (c.Parameter.Type, c.Modifier) switch
+        {
+            (SearchParamType.Reference, "identifier") or (SearchParamType.Token or SearchParamType.Uri, _) =>
+                c.Values.Cast<TokenSearchValue>().All(v => v.System is not null && v.Code is not null) ? 1 : 4,
+            (SearchParamType.Reference, _) => 1,
+            (SearchParamType.String, "exact") => 2,
+            (SearchParamType.String, _) => 3,
+            _ => 5,
+        };
+    }
+
+    private string Criterion(string type, SearchCriterion c, Func<object?, string> param, bool driver)
     {
         var name = c.Parameter.Name;
         if (name == SearchParameterNames.Id)
@@ -103,8 +133,10 @@ public sealed class SqlSearchBuilder(SqlDialect dialect)
             _ => throw new NotSupportedException($"Search parameter type {c.Parameter.Type} is not indexed."),
         };
         var indexedName = c.Modifier == "identifier" ? name + SearchIndexer.IdentifierSuffix : name;
-        return $"r.surrogate_id IN (SELECT {alias}.surrogate_id FROM {table} {alias} WHERE {alias}.resource_type = {param(type)} " +
-               $"AND {alias}.param = {param(indexedName)} AND ({condition}))";
+        var rows = $"WHERE {alias}.resource_type = {param(type)} AND {alias}.param = {param(indexedName)} AND ({condition})";
+        return driver
+            ? $"r.surrogate_id IN (SELECT {alias}.surrogate_id FROM {table} {alias} {rows})"
+            : $"EXISTS (SELECT 1 FROM {table} {alias}{dialect.ProbeBySurrogateId(table)} {rows} AND {alias}.surrogate_id = r.surrogate_id)";
     }
 
     private static string Or(IEnumerable<string> conditions) => string.Join(" OR ", conditions.Select(c => $"({c})"));

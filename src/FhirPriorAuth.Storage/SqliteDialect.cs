@@ -39,6 +39,12 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect
     }
 
     /// <inheritdoc />
+    /// <summary>
+    /// SQLite flattens an EXISTS probe into a join and, believing a status code as rare as an identifier, reads every
+    /// row with that code for each candidate; the surrogate-id index reads the candidate's few rows instead.
+    /// </summary>
+    public override string ProbeBySurrogateId(string table) => $" INDEXED BY IX_{table}_Resource";
+
     public override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: SqliteConstraint };
 
     /// <inheritdoc />

@@ -1,4 +1,5 @@
 using System.Text;
+using Dapper;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Policy;
@@ -20,7 +21,7 @@ public abstract class AuthorizationStoreContract
 
     private ResourceInteractions Fhir => new(Store, SearchParameterRegistry.Default, TimeProvider.System);
 
-    private SubmissionRecord Submission(AuthorizationRecord authorization, string key, bool isNew, int claimResponseVersion)
+    private SubmissionRecord Submission(AuthorizationRecord authorization, string key, bool isNew, int claimResponseVersion, byte[]? responseBody = null)
     {
         var response = new ClaimResponse
         {
@@ -35,7 +36,7 @@ public abstract class AuthorizationStoreContract
         var write = Fhir.PrepareWrite(response, authorization.ClaimResponseId, claimResponseVersion, claimResponseVersion - 1);
         var decision = new ItemDecision(1, ReviewAction.Approved, "Approved.", null, "p", "1", "r");
         return new SubmissionRecord(Guid.NewGuid().ToString("N"), key, new IdentifierKey("urn:test", key), DateTimeOffset.UtcNow,
-            authorization, isNew, [decision], [write], Encoding.UTF8.GetBytes("{}"), Encoding.UTF8.GetBytes($"{{\"v\":{claimResponseVersion}}}"), ["a warning"]);
+            authorization, isNew, [decision], [write], Encoding.UTF8.GetBytes("{}"), responseBody ?? Encoding.UTF8.GetBytes($"{{\"v\":{claimResponseVersion}}}"), ["a warning"]);
     }
 
     private static AuthorizationRecord NewAuthorization(string member, string provider) => new()
@@ -71,6 +72,22 @@ public abstract class AuthorizationStoreContract
         Assert.Equal(authorization.Number, Assert.Single(found).Number);
         Assert.Empty(await Authorizations.FindAsync(new AuthorizationLookup([new("urn:member", member)], [new("http://hl7.org/fhir/sid/us-npi", "9876543213")]), 10, default));
         Assert.NotNull(await Store.ReadAsync("ClaimResponse", authorization.ClaimResponseId, null, default));
+    }
+
+    [SkippableFact]
+    public async Task ALargeResponse_IsStoredCompressed_AndReadBackUnchanged()
+    {
+        SkipUnlessAvailable();
+        var json = Encoding.UTF8.GetBytes("{\"entry\":[" + string.Join(",", Enumerable.Range(0, 400).Select(i => $"{{\"fullUrl\":\"urn:uuid:{i}\"}}")) + "]}");
+        var authorization = NewAuthorization(Guid.NewGuid().ToString("N"), "1234567893");
+        var submission = Submission(authorization, Guid.NewGuid().ToString("N"), isNew: true, 1, json);
+        Assert.True(await Authorizations.SaveAsync(submission, default));
+
+        Assert.Equal(json, await Authorizations.FindResponseAsync(submission.IdempotencyKey, default));
+        Assert.Equal(json, await Authorizations.LatestResponseAsync(authorization.Number, default));
+        await using var connection = await Store.Dialect.OpenAsync(default);
+        var stored = await connection.QuerySingleAsync<byte[]>("SELECT response_body FROM Submission WHERE submission_id = @Id", new { submission.Id });
+        Assert.True(stored.Length < json.Length / 4, $"{stored.Length} bytes stored for {json.Length}");
     }
 
     [SkippableFact]

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Dapper;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Search;
@@ -25,6 +26,34 @@ public sealed class SqliteStatisticsTests(SqliteDatabase database) : IClassFixtu
         // The Claim is found through the token index and read by its key, instead of scanning every Claim by date.
         Assert.Contains("INTEGER PRIMARY KEY", await PlanAsync(sql, parameters));
         Assert.Single((await database.Store.SearchAsync(parsed, default)).Resources);
+    }
+
+    [Fact]
+    public async Task AStatusAndOwnerSearch_StartsFromTheOwner_AndProbesTheStatus()
+    {
+        // Every Task is requested; each owner has a few. Statistics alone cannot tell the two apart (they average over
+        // every token parameter), so the search must start from the owner's identifier whatever the parameter order.
+        var fhir = new ResourceInteractions(database.Store, SearchParameterRegistry.Default, TimeProvider.System);
+        var writes = Enumerable.Range(0, 300).Select(i => fhir.PrepareWrite(new Hl7.Fhir.Model.Task
+        {
+            Status = Hl7.Fhir.Model.Task.TaskStatus.Requested,
+            Intent = Hl7.Fhir.Model.Task.TaskIntent.Order,
+            Owner = new ResourceReference { Identifier = new Identifier("urn:test:owners", "O" + i % 30) },
+            Identifier = [new Identifier("urn:test:tasks", "T" + i)],
+        }, ResourceInteractions.NewId(), 1, 0)).ToList();
+        await database.Store.CommitAsync(writes, default);
+        await database.Store.Dialect.RefreshStatisticsAsync(default);
+
+        foreach (var text in new[] { "status=requested&owner:identifier=urn:test:owners|O7", "owner:identifier=urn:test:owners|O7&status=requested" })
+        {
+            var (parsed, _) = new SearchQueryParser(SearchParameterRegistry.Default).Parse("Task", ResourceInteractions.ParseQueryString(text));
+            var (sql, parameters) = new SqlSearchBuilder(database.Store.Dialect).Search(parsed);
+            var driving = Regex.Match(sql, @"IN \(SELECT \w+\.surrogate_id FROM \w+ \w+ WHERE \w+\.resource_type = @\w+ AND \w+\.param = @(\w+)");
+            Assert.Equal("owner:identifier", parameters.Get<string>(driving.Groups[1].Value));
+            // The status is checked on each candidate's own index rows, not by reading every requested Task's.
+            Assert.Contains("EXISTS USING INDEX IX_TokenIndex_Resource (surrogate_id=?)", await PlanAsync(sql, parameters));
+            Assert.Equal(10, (await database.Store.SearchAsync(parsed with { Count = 50 }, default)).Resources.Count);
+        }
     }
 
     private async Task<string> PlanAsync(string sql, DynamicParameters parameters)
