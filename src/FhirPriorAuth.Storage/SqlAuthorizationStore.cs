@@ -76,10 +76,8 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         {
             throw new ArgumentException("Only submissions that open a new authorization can be saved together.", nameof(submissions));
         }
-        await resources.RetryTransientAsync(async () =>
+        await resources.RetryTransientAsync(() => Dialect.WriteAsync(async (connection, tx) =>
         {
-            await using var connection = await Dialect.OpenAsync(ct);
-            await using var tx = await connection.BeginTransactionAsync(ct);
             foreach (var submission in submissions)
             {
                 if (!await WriteAsync(connection, tx, submission, ct))
@@ -87,9 +85,8 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
                     throw new InvalidOperationException($"Submission {submission.Id} was already saved.");
                 }
             }
-            await tx.CommitAsync(ct);
             return true;
-        }, ct);
+        }, ct), ct);
         foreach (var submission in submissions)
         {
             submission.Authorization.RowVersion++;
@@ -98,19 +95,18 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
 
     private async Task<bool> SaveOnceAsync(SubmissionRecord submission, CancellationToken ct)
     {
-        await using var connection = await Dialect.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        if (!await WriteAsync(connection, tx, submission, ct))
+        if (!await Dialect.WriteAsync((connection, tx) => WriteAsync(connection, tx, submission, ct), ct))
         {
-            await tx.RollbackAsync(ct);
             return false;
         }
-        await tx.CommitAsync(ct);
         submission.Authorization.RowVersion++;
         return true;
     }
 
-    /// <summary>Writes a submission with its authorization, keys, decisions and resources; false when it was saved before.</summary>
+    /// <summary>
+    /// Writes a submission with its authorization, keys, decisions and resources; false, having written nothing, when
+    /// it was saved before (its first statement claims the idempotency key).
+    /// </summary>
     private async Task<bool> WriteAsync(DbConnection connection, DbTransaction tx, SubmissionRecord submission, CancellationToken ct)
     {
         var authorization = submission.Authorization;

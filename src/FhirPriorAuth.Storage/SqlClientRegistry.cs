@@ -17,30 +17,28 @@ public sealed class SqlClientRegistry(SqlDialect dialect) : IClientRegistry
     }
 
     /// <inheritdoc />
-    public async Task SaveAsync(ClientRegistration client, CancellationToken ct)
-    {
-        await using var connection = await dialect.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition(dialect.DeleteClient, new { client.ClientId }, tx, cancellationToken: ct));
-        await connection.ExecuteAsync(new CommandDefinition(dialect.InsertClient,
-            new { client.ClientId, Detail = JsonSerializer.Serialize(client) }, tx, cancellationToken: ct));
-        await tx.CommitAsync(ct);
-    }
+    public Task SaveAsync(ClientRegistration client, CancellationToken ct) =>
+        dialect.WriteAsync(async (connection, tx) =>
+        {
+            await connection.ExecuteAsync(new CommandDefinition(dialect.DeleteClient, new { client.ClientId }, tx, cancellationToken: ct));
+            return await connection.ExecuteAsync(new CommandDefinition(dialect.InsertClient,
+                new { client.ClientId, Detail = JsonSerializer.Serialize(client) }, tx, cancellationToken: ct));
+        }, ct);
 
     /// <inheritdoc />
-    public async Task<bool> UseAssertionAsync(string clientId, string jti, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken ct)
-    {
-        await using var connection = await dialect.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition(dialect.DeleteExpiredAssertions, new { Now = now.UtcTicks }, cancellationToken: ct));
-        try
+    public Task<bool> UseAssertionAsync(string clientId, string jti, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken ct) =>
+        dialect.WriteAsync(async (connection, tx) =>
         {
-            await connection.ExecuteAsync(new CommandDefinition(dialect.InsertAssertion,
-                new { ClientId = clientId, Jti = jti, ExpiresAt = expiresAt.UtcTicks }, cancellationToken: ct));
-            return true;
-        }
-        catch (DbException e) when (dialect.IsUniqueViolation(e))
-        {
-            return false;
-        }
-    }
+            await connection.ExecuteAsync(new CommandDefinition(dialect.DeleteExpiredAssertions, new { Now = now.UtcTicks }, tx, cancellationToken: ct));
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(dialect.InsertAssertion,
+                    new { ClientId = clientId, Jti = jti, ExpiresAt = expiresAt.UtcTicks }, tx, cancellationToken: ct));
+                return true;
+            }
+            catch (DbException e) when (dialect.IsUniqueViolation(e))
+            {
+                return false;
+            }
+        }, ct);
 }

@@ -33,6 +33,19 @@ public abstract class SqlDialect
     public virtual string Limit(string take) => $" LIMIT {take}";
 
     /// <summary>
+    /// Runs <paramref name="work"/> in a write transaction and commits it; the result is returned once it is durable.
+    /// An exception from the work rolls back what it wrote and reaches the caller.
+    /// </summary>
+    public virtual async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var result = await work(connection, tx);
+        await tx.CommitAsync(ct);
+        return result;
+    }
+
+    /// <summary>
     /// Text after an index table's alias in a search's per-row probe, to make the probe look rows up by surrogate id.
     /// Empty by default: a planner with histograms chooses well on its own.
     /// </summary>

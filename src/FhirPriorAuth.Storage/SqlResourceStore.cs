@@ -63,18 +63,16 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
         }
     }
 
-    private async Task<IReadOnlyList<WriteResult>> CommitOnceAsync(IReadOnlyList<ResourceWrite> changes, CancellationToken ct)
-    {
-        await using var connection = await dialect.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        var results = new List<WriteResult>(changes.Count);
-        foreach (var write in changes)
+    private Task<IReadOnlyList<WriteResult>> CommitOnceAsync(IReadOnlyList<ResourceWrite> changes, CancellationToken ct) =>
+        dialect.WriteAsync<IReadOnlyList<WriteResult>>(async (connection, tx) =>
         {
-            results.Add(await WriteAsync(connection, tx, write, ct));
-        }
-        await tx.CommitAsync(ct);
-        return results;
-    }
+            var results = new List<WriteResult>(changes.Count);
+            foreach (var write in changes)
+            {
+                results.Add(await WriteAsync(connection, tx, write, ct));
+            }
+            return results;
+        }, ct);
 
     /// <summary>Writes one version inside the caller's transaction (the authorization store writes resources with its own rows).</summary>
     internal async Task<WriteResult> WriteAsync(DbConnection connection, DbTransaction tx, ResourceWrite write, CancellationToken ct)

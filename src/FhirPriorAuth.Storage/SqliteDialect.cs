@@ -4,11 +4,21 @@ using Microsoft.Data.Sqlite;
 namespace FhirPriorAuth.Storage;
 
 /// <summary>SQLite: the embedded default. One file in WAL mode, synchronous=FULL so that an acknowledged commit is on disk.</summary>
-public sealed class SqliteDialect(string connectionString) : SqlDialect
+public sealed class SqliteDialect : SqlDialect
 {
     private const int SqliteConstraint = 19;
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
+    private readonly GroupCommit _writer;
+
+    /// <summary>A dialect over the database the connection string names.</summary>
+    public SqliteDialect(string connectionString)
+    {
+        _connectionString = connectionString;
+        _writer = new GroupCommit(OpenAsync);
+    }
+
+    private readonly string _connectionString;
 
     /// <inheritdoc />
     public override string Name => StorageOptions.Sqlite;
@@ -16,7 +26,7 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect
     /// <inheritdoc />
     public override async Task<DbConnection> OpenAsync(CancellationToken ct)
     {
-        var connection = new SqliteConnection(connectionString);
+        var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
         using var pragma = connection.CreateCommand();
         // busy_timeout lets SQLite retry a locked write within milliseconds; without it the driver sleeps 150 ms a time.
@@ -39,11 +49,18 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect
     }
 
     /// <inheritdoc />
-    /// <summary>
+    /// <remarks>
     /// SQLite flattens an EXISTS probe into a join and, believing a status code as rare as an identifier, reads every
     /// row with that code for each candidate; the surrogate-id index reads the candidate's few rows instead.
-    /// </summary>
+    /// </remarks>
     public override string ProbeBySurrogateId(string table) => $" INDEXED BY IX_{table}_Resource";
+
+    /// <inheritdoc />
+    /// <remarks>SQLite has one writer: concurrent transactions are committed together (<see cref="GroupCommit"/>).</remarks>
+    public override Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct) =>
+        _writer.RunAsync(work, ct);
+
+    /// <inheritdoc />
 
     public override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: SqliteConstraint };
 
