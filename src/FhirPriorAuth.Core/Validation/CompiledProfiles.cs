@@ -181,7 +181,7 @@ internal sealed class CompiledProfile(string url)
     /// <summary>For extension definitions: where the extension may be used (<c>context.expression</c> of element contexts).</summary>
     public IReadOnlyList<string> Contexts { get; private set; } = [];
 
-    private static readonly (string Key, string Expression)[] AddedBundleInvariants =
+    internal static readonly (string Key, string Expression)[] AddedBundleInvariants =
     [
         ("bdl-3a", "type in ('document' | 'message' | 'searchset' | 'collection') implies entry.all(resource.exists() and request.empty() and response.empty())"),
         ("bdl-3b", "type = 'history' implies entry.all(request.exists() and response.exists() and ((request.method in ('POST' | 'PATCH' | 'PUT')) = resource.exists()))"),
@@ -252,7 +252,8 @@ internal sealed class CompiledProfile(string url)
             // Firely adds these R5 Bundle invariants to every R4 Bundle definition before compiling (ADR 0006).
             foreach (var (key, expression) in AddedBundleInvariants)
             {
-                Root.Constraints.Add(new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.FhirPath));
+                Root.Constraints.Add(new ConstraintRule(key, profiles.Compile(expression), NativeInvariants.Expressions.GetValueOrDefault(key) == expression
+                    ? ConstraintKind.Native : ConstraintKind.FhirPath));
             }
         }
         foreach (var rule in byId.Values.Where(r => r.ContentReference is not null))
@@ -306,6 +307,7 @@ internal sealed class ElementRule
                 "cpt-2" when expression == "value.empty() or system.exists()" => new ConstraintRule(key, null, ConstraintKind.ContactPointSystem),
                 "bdl-5" when expression == "resource.exists() or request.exists() or response.exists()" => new ConstraintRule(key, null, ConstraintKind.EntryHasContent),
                 "bdl-8" => new ConstraintRule(key, profiles.Compile(CorrectedBdl8), ConstraintKind.EntryFullUrl),
+                _ when NativeInvariants.Expressions.GetValueOrDefault(key) == expression => new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.Native),
                 _ when expression.Contains("resolve()", StringComparison.Ordinal) ||
                        expression.Contains("%ucum", StringComparison.Ordinal) || expression.Contains("conformsTo(", StringComparison.Ordinal)
                     => new ConstraintRule(key, null, ConstraintKind.NotModelled),
@@ -394,6 +396,8 @@ internal enum ConstraintKind
     ContactPointSystem,
     EntryHasContent,
     EntryFullUrl,
+    /// <summary>Answered by <see cref="NativeInvariants"/> where it can, else by FHIRPath.</summary>
+    Native,
 }
 
 internal sealed record ConstraintRule(string Key, CompiledExpression? Compiled, ConstraintKind Kind);

@@ -798,7 +798,10 @@ internal sealed class ConformanceCheck
             case ConstraintKind.EntryHasContent:
                 holds = item is Bundle.EntryComponent { Resource: not null } or Bundle.EntryComponent { Request: not null } or Bundle.EntryComponent { Response: not null };
                 break;
-            case ConstraintKind.WithoutContained or ConstraintKind.LocalReference or ConstraintKind.BothBounds:
+            case ConstraintKind.Native when NativeInvariants.Evaluate(constraint.Key, item) is { } answer:
+                holds = answer;
+                break;
+            case ConstraintKind.WithoutContained or ConstraintKind.LocalReference or ConstraintKind.BothBounds or ConstraintKind.Native:
             case ConstraintKind.FhirPath:
             case ConstraintKind.EntryFullUrl when item is Bundle.EntryComponent { FullUrlElement: not null, FullUrl: null }:
                 try

@@ -1,0 +1,124 @@
+using Hl7.Fhir.Model;
+
+namespace FhirPriorAuth.Core.Validation;
+
+/// <summary>
+/// Native answers to the invariants a PAS request evaluates most, for their common case: true or false where the
+/// answer is certain, null where only FHIRPath can say (then the compiled expression decides, as for every other
+/// invariant). An invariant is answered natively only when its expression is exactly the text below, so a profile that
+/// redefines a key is evaluated as written. <c>NativeInvariantTests</c> compares every answer with FHIRPath's.
+/// </summary>
+internal static class NativeInvariants
+{
+    /// <summary>The invariants with a native answer, by key, with the exact expression it stands for.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Expressions = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["bdl-1"] = "total.empty() or (type = 'searchset') or (type = 'history')",
+        ["bdl-2"] = "entry.search.empty() or (type = 'searchset')",
+        ["bdl-3"] = "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))",
+        ["bdl-4"] = "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))",
+        ["bdl-7"] = "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()",
+        ["bdl-9"] = "type = 'document' implies (identifier.system.exists() and identifier.value.exists())",
+        ["bdl-10"] = "type = 'document' implies (timestamp.hasValue())",
+        ["bdl-11"] = "type = 'document' implies entry.first().resource.is(Composition)",
+        ["bdl-12"] = "type = 'message' implies entry.first().resource.is(MessageHeader)",
+        ["bdl-3a"] = "type in ('document' | 'message' | 'searchset' | 'collection') implies entry.all(resource.exists() and request.empty() and response.empty())",
+        ["bdl-3b"] = "type = 'history' implies entry.all(request.exists() and response.exists() and ((request.method in ('POST' | 'PATCH' | 'PUT')) = resource.exists()))",
+        ["bdl-3c"] = "type in ('transaction' | 'batch') implies entry.all(request.method.exists() and ((request.method in ('POST' | 'PATCH' | 'PUT')) = resource.exists()))",
+        ["bdl-3d"] = "type in ('transaction-response' | 'batch-response') implies entry.all(response.exists())",
+        ["bdl-15"] = "type='transaction' or type='transaction-response' or type='batch' or type='batch-response' or entry.all(fullUrl.exists() or request.method='POST')",
+        ["ClaimFirst"] = "entry.first().resource is Claim",
+        ["FullDateRule"] = "$this.toString().length() = 10",
+        ["ImmediateLevelOfCare"] =
+            "extension.where(url='http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-certificationType' and value.code='1').exists() " +
+            "implies extension.where(url='http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-levelOfServiceCode').exists()",
+        ["us-core-16"] = "value.matches('^[0-9]{10}$')",
+        ["us-core-17"] = "(((select(value.substring(0,1).toInteger()).select(iif($this<5, $this*2, (($this*2)-9))))+(value.substring(1,1).toInteger())" +
+            "+(select(value.substring(2,1).toInteger()).select(iif($this<5, $this*2, (($this*2)-9))))+(value.substring(3,1).toInteger())" +
+            "+(select(value.substring(4,1).toInteger()).select(iif($this<5, $this*2, (($this*2)-9))))+(value.substring(5,1).toInteger())" +
+            "+(select(value.substring(6,1).toInteger()).select(iif($this<5, $this*2, (($this*2)-9))))+(value.substring(7,1).toInteger())" +
+            "+(select(value.substring(8,1).toInteger()).select(iif($this<5, $this*2, (($this*2)-9))))+(value.substring(9,1).toInteger()) + 24)mod 10=0)",
+    };
+
+    private const string CertificationType = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-certificationType";
+
+    /// <summary>Whether the invariant <paramref name="key"/> holds for <paramref name="item"/>, or null when FHIRPath must say.</summary>
+    public static bool? Evaluate(string key, Base item) => (key, item) switch
+    {
+        ("us-core-16", Identifier { Value: { } npi }) when IsTenDigits(npi) => true,
+        ("us-core-17", Identifier { Value: { } npi }) when IsTenDigits(npi) => LuhnWithPrefix(npi),
+        ("FullDateRule", PrimitiveType { } date) when date.ToString() is { Length: 10 } text && IsFullDate(text) => true,
+        ("ImmediateLevelOfCare", DomainResource resource) when !resource.Extension.Exists(e => e.Url == CertificationType) => true,
+        ("ClaimFirst", Bundle { Entry: [{ Resource: Claim }, ..] }) => true,
+        (_, Bundle bundle) when key.StartsWith("bdl-", StringComparison.Ordinal) => Bundle(key, bundle),
+        _ => null,
+    };
+
+    private static bool? Bundle(string key, Bundle bundle)
+    {
+        // With no type every comparison is empty, which only FHIRPath can carry through.
+        if (bundle.Type is not { } type)
+        {
+            return null;
+        }
+        var entries = bundle.Entry;
+        return key switch
+        {
+            "bdl-1" => bundle.TotalElement is null || type is Hl7.Fhir.Model.Bundle.BundleType.Searchset or Hl7.Fhir.Model.Bundle.BundleType.History ? true : null,
+            "bdl-2" => entries.TrueForAll(e => e.Search is null) || type == Hl7.Fhir.Model.Bundle.BundleType.Searchset ? true : null,
+            "bdl-3" => type is Hl7.Fhir.Model.Bundle.BundleType.Batch or Hl7.Fhir.Model.Bundle.BundleType.Transaction or Hl7.Fhir.Model.Bundle.BundleType.History
+                ? null : entries.TrueForAll(e => e.Request is null),
+            "bdl-4" => type is Hl7.Fhir.Model.Bundle.BundleType.BatchResponse or Hl7.Fhir.Model.Bundle.BundleType.TransactionResponse or Hl7.Fhir.Model.Bundle.BundleType.History
+                ? null : entries.TrueForAll(e => e.Response is null),
+            "bdl-7" => type == Hl7.Fhir.Model.Bundle.BundleType.History || DistinctFullUrlsWithoutVersions(entries) ? true : null,
+            "bdl-9" or "bdl-10" or "bdl-11" => type == Hl7.Fhir.Model.Bundle.BundleType.Document ? null : true,
+            "bdl-12" => type == Hl7.Fhir.Model.Bundle.BundleType.Message ? null : true,
+            "bdl-3a" => type is Hl7.Fhir.Model.Bundle.BundleType.Document or Hl7.Fhir.Model.Bundle.BundleType.Message
+                    or Hl7.Fhir.Model.Bundle.BundleType.Searchset or Hl7.Fhir.Model.Bundle.BundleType.Collection
+                ? entries.TrueForAll(e => e.Resource is not null && e.Request is null && e.Response is null)
+                : true,
+            "bdl-3b" => type == Hl7.Fhir.Model.Bundle.BundleType.History ? null : true,
+            "bdl-3c" => type is Hl7.Fhir.Model.Bundle.BundleType.Transaction or Hl7.Fhir.Model.Bundle.BundleType.Batch ? null : true,
+            "bdl-3d" => type is Hl7.Fhir.Model.Bundle.BundleType.TransactionResponse or Hl7.Fhir.Model.Bundle.BundleType.BatchResponse ? null : true,
+            "bdl-15" => type is Hl7.Fhir.Model.Bundle.BundleType.Transaction or Hl7.Fhir.Model.Bundle.BundleType.TransactionResponse
+                    or Hl7.Fhir.Model.Bundle.BundleType.Batch or Hl7.Fhir.Model.Bundle.BundleType.BatchResponse
+                    || entries.TrueForAll(e => e.FullUrl is not null) ? true : null,
+            _ => null,
+        };
+    }
+
+    /// <summary>Distinct fullUrls and no versions: then fullUrl &amp; versionId is distinct too.</summary>
+    private static bool DistinctFullUrlsWithoutVersions(List<Bundle.EntryComponent> entries)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            if (entry.FullUrlElement is null)
+            {
+                continue;
+            }
+            if (entry.FullUrl is not { } url || entry.Resource?.Meta?.VersionIdElement is not null || !seen.Add(url))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static bool IsTenDigits(string value) => value.Length == 10 && value.All(char.IsAsciiDigit);
+
+    private static bool IsFullDate(string text) =>
+        text[4] == '-' && text[7] == '-' && text.Where((c, i) => i is not (4 or 7)).All(char.IsAsciiDigit);
+
+    /// <summary>The NPI check: Luhn over the ten digits with the 80840 prefix (the expression's constant 24).</summary>
+    private static bool LuhnWithPrefix(string npi)
+    {
+        int sum = 24;
+        for (int i = 0; i < 10; i++)
+        {
+            int digit = npi[i] - '0';
+            sum += i % 2 == 0 ? (digit < 5 ? digit * 2 : digit * 2 - 9) : digit;
+        }
+        return sum % 10 == 0;
+    }
+}
