@@ -68,7 +68,10 @@ internal static class Load
         var url = $"{server}{BasePath(version)}/Claim/$submit";
         using var http = Http(concurrency);
         using var token = await AccessToken.CreateAsync(options, server);
-        using var memory = options.TryGetValue("pid", out var pid) ? new ServerMemory(int.Parse(pid, CultureInfo.InvariantCulture)) : null;
+        using var memory = options.TryGetValue("pid", out var pid) ? new ServerProcess(int.Parse(pid, CultureInfo.InvariantCulture)) : null;
+        // --rate paces the requests (open loop): request i is due at i/rate s, and its latency counts from then, so a
+        // server that falls behind shows it in the latencies instead of in a lower offered rate.
+        double? rate = options.TryGetValue("rate", out var r) ? double.Parse(r, CultureInfo.InvariantCulture) : null;
         Console.WriteLine($"load: POST {url}, {concurrency} workers, {warmup} warm-up requests; PAS {version.Label()} requests of " +
             $"{bytes / 1024.0 / ahead:F1} KB on average, generated ahead ({perBody:F2} ms each)");
         int warm = warmup;
@@ -77,14 +80,29 @@ internal static class Load
 
         memory?.StartPeak();
         var start = memory?.Read();
+        var (serverCpu, ownCpu) = (memory?.CpuSeconds(), Process.GetCurrentProcess().TotalProcessorTime);
         var stats = new Stats();
+        long paceStart = Stopwatch.GetTimestamp(), issued = -1;
         if (count is null) stop.CancelAfter(duration);
         var ticker = options.TryGetValue("rss-every", out var every) ? Ticker(ParseDuration(every), stats, memory) : null;
         await DriveAsync(http, token, concurrency, stats, async ct =>
         {
             try
             {
-                return await bodies.Reader.WaitToReadAsync(ct) && bodies.Reader.TryRead(out var b) ? new Call(HttpMethod.Post, url, b) : null;
+                if (!await bodies.Reader.WaitToReadAsync(ct) || !bodies.Reader.TryRead(out var b))
+                {
+                    return null;
+                }
+                if (rate is not { } perSecond)
+                {
+                    return new Call(HttpMethod.Post, url, b);
+                }
+                var due = paceStart + (long)(Interlocked.Increment(ref issued) * Stopwatch.Frequency / perSecond);
+                if (Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due) is { TotalMilliseconds: > 0 } wait)
+                {
+                    await Task.Delay(wait, ct);
+                }
+                return new Call(HttpMethod.Post, url, b, due);
             }
             catch (OperationCanceledException)
             {
@@ -96,9 +114,13 @@ internal static class Load
         await producer;
 
         stats.Print();
+        var ownCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - ownCpu).TotalMilliseconds / Math.Max(1, stats.Completed);
         if (memory?.Read() is { } end)
         {
             Console.WriteLine($"server RSS MB  start {start?.Rss:F0}  end {end.Rss:F0}  peak {Math.Max(memory.Peak, end.Rss):F0} (sampled every 250 ms)  VmHWM {end.Hwm:F0}");
+            var cpuSeconds = memory.CpuSeconds() - serverCpu!.Value;
+            Console.WriteLine($"CPU            server {cpuSeconds * 1000 / Math.Max(1, stats.Completed):F1} ms per request " +
+                $"({100 * cpuSeconds / stats.Elapsed.TotalSeconds / Environment.ProcessorCount:F0}% of {Environment.ProcessorCount} cores); load tool {ownCpuMs:F1} ms per request");
         }
         return stats.Errors == 0 ? 0 : 1;
     }
@@ -272,7 +294,8 @@ internal static class Load
             .Count(type => searchset ? type != "OperationOutcome" : type == "ClaimResponse");
     }
 
-    private sealed record Call(HttpMethod Method, string Url, byte[]? Body);
+    /// <summary>One request; a paced one carries the time it was due, from which its latency counts.</summary>
+    private sealed record Call(HttpMethod Method, string Url, byte[]? Body, long? Due = null);
 
     /// <summary>Sends calls from <paramref name="next"/> on <paramref name="concurrency"/> workers until it gives none.</summary>
     private static async Task DriveAsync(HttpClient http, AccessToken token, int concurrency, Stats stats,
@@ -287,7 +310,7 @@ internal static class Load
                 request.Headers.Authorization = token.Header;
                 request.Headers.Accept.Add(new(FhirJsonMediaType));
                 if (call.Body is not null) request.Content = new ByteArrayContent(call.Body) { Headers = { ContentType = new(FhirJsonMediaType) } };
-                long start = Stopwatch.GetTimestamp();
+                long start = call.Due ?? Stopwatch.GetTimestamp();
                 try
                 {
                     // Not cancelled at the deadline: a request in flight finishes, so its latency is real.
@@ -394,14 +417,17 @@ internal static class Load
         public void Dispose() => _renewal?.Dispose();
     }
 
-    /// <summary>The server's resident memory from <c>/proc/PID/status</c>, sampled every 250 ms for the peak of a run.</summary>
-    private sealed class ServerMemory : IDisposable
+    /// <summary>
+    /// The server's resident memory from <c>/proc/PID/status</c>, sampled every 250 ms for the peak of a run, and its CPU
+    /// time from <c>/proc/PID/stat</c>.
+    /// </summary>
+    private sealed class ServerProcess : IDisposable
     {
         private readonly int _pid;
         private readonly Timer _sampling;
         private double _peak;
 
-        public ServerMemory(int pid)
+        public ServerProcess(int pid)
         {
             _pid = pid;
             _ = Read() ?? throw new ArgumentException($"--pid {pid}: there is no such process.");
@@ -432,11 +458,20 @@ internal static class Load
             return (Field("VmRSS:"), Field("VmHWM:"));
         }
 
+        /// <summary>User and system CPU time so far (utime and stime, in clock ticks of 1/100 s).</summary>
+        public double CpuSeconds()
+        {
+            var stat = File.ReadAllText($"/proc/{_pid}/stat");
+            // Fields after the command name (which may hold spaces) start at the third field of the full line.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        }
+
         public void Dispose() => _sampling.Dispose();
     }
 
     /// <summary>For long runs: a line every <paramref name="every"/> with the rate over the last interval and the server's memory.</summary>
-    private static Timer Ticker(TimeSpan every, Stats stats, ServerMemory? memory)
+    private static Timer Ticker(TimeSpan every, Stats stats, ServerProcess? memory)
     {
         var clock = Stopwatch.StartNew();
         int last = 0;

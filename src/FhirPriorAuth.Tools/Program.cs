@@ -12,7 +12,7 @@ using Hl7.Fhir.Rest;
 //   register-client --client-id ID (--jwks FILE | --jwks-url URL | --public-key PEM) [--scopes S] [--organization sys|val,...] [--roles admin,reviewer] [--rate-limit N]
 //   dev-client [--client-id local-dev] [--out .fhirpa]
 //   token --client-id ID --key PEM [--server http://localhost:5080] [--scopes S]
-//   load [--server URL] (--token T | --client-id ID --key PEM) [--concurrency 16] [--duration 60s | --count N] [--warmup N] [--version V] [--seed S] [--pid PID] [--rss-every 60s]
+//   load [--server URL] (--token T | --client-id ID --key PEM) [--concurrency 16] [--rate R] [--duration 60s | --count N] [--warmup N] [--version V] [--seed S] [--pid PID] [--rss-every 60s]
 //   seed-authorizations --count N [--seed S] [--batch 500] [--version V] [--provider ...] [--connection-string CS] [--data-dir DIR]
 //   query [--server URL] (--token T | --client-id ID --key PEM) [--count 200] [--concurrency 4] [--sample FILE | --data-dir DIR] [--version V]
 var options = ParseOptions(args.Skip(1));
