@@ -104,7 +104,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     }
 
     /// <summary>
-    /// Writes a submission with its authorization, keys, decisions and resources; false, having written nothing, when
+    /// Writes a submission with its authorization, keys, decisions, resources and work; false, having written nothing, when
     /// it was saved before (its first statement claims the idempotency key).
     /// </summary>
     private async Task<bool> WriteAsync(DbConnection connection, DbTransaction tx, SubmissionRecord submission, CancellationToken ct)
@@ -183,6 +183,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         {
             await resources.WriteAsync(connection, tx, write, ct);
         }
+        await SqlWorkQueue.InsertAsync(Dialect, connection, tx, submission.Work ?? [], submission.ReceivedAt, ct);
         return true;
     }
 

@@ -172,6 +172,29 @@ public abstract class SqlDialect
         "INSERT INTO ItemDecision (submission_id, authorization_number, item_sequence, review_action, policy_id, policy_version, rule_id, reason, decided_at) " +
         "VALUES (@SubmissionId, @Number, @Sequence, @ReviewAction, @PolicyId, @PolicyVersion, @RuleId, @Reason, @DecidedAt)";
 
+    private const string WorkColumns = "work_id AS Id, kind AS Kind, subject AS Subject, not_before AS NotBefore, attempts AS Attempts, last_error AS LastError";
+
+    /// <summary>Queues background work.</summary>
+    public virtual string InsertWorkItem =>
+        "INSERT INTO WorkItem (work_id, kind, subject, not_before, lease_owner, lease_expires, attempts, last_error, created_at) " +
+        "VALUES (@Id, @Kind, @Subject, @NotBefore, NULL, NULL, 0, NULL, @CreatedAt)";
+
+    /// <summary>Leases up to @Max due items that nobody holds (or whose lease expired) to @Owner, returning them.</summary>
+    public virtual string ClaimWork =>
+        "UPDATE WorkItem SET lease_owner = @Owner, lease_expires = @LeaseUntil, attempts = attempts + 1 WHERE work_id IN (" +
+        "SELECT work_id FROM WorkItem WHERE not_before <= @Now AND (lease_expires IS NULL OR lease_expires <= @Now) ORDER BY not_before LIMIT @Max) " +
+        $"RETURNING {WorkColumns}";
+
+    /// <summary>Removes finished work, if @Owner still holds it.</summary>
+    public virtual string CompleteWork => "DELETE FROM WorkItem WHERE work_id = @Id AND lease_owner = @Owner";
+
+    /// <summary>Releases work held by @Owner to be tried again at @NotBefore.</summary>
+    public virtual string RetryWork =>
+        "UPDATE WorkItem SET lease_owner = NULL, lease_expires = NULL, not_before = @NotBefore, last_error = @Error WHERE work_id = @Id AND lease_owner = @Owner";
+
+    /// <summary>Work not done yet, soonest first.</summary>
+    public virtual string ReadPendingWork => $"SELECT {Top("@Max")}{WorkColumns} FROM WorkItem ORDER BY not_before{Limit("@Max")}";
+
     /// <summary>Reads a client registration.</summary>
     public virtual string ReadClient => "SELECT detail FROM SmartClient WHERE client_id = @ClientId";
 

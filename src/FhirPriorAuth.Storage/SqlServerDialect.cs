@@ -57,6 +57,15 @@ public sealed class SqlServerDialect : SqlDialect
         "OUTPUT INSERTED.surrogate_id VALUES (@Type, @Id, @Version, @LastUpdated, @IsDeleted, 1, @Compression, @Body)";
 
     /// <inheritdoc />
+    /// <remarks>READPAST skips rows another replica is claiming, UPDLOCK keeps two replicas from claiming the same row.</remarks>
+    public override string ClaimWork =>
+        "WITH due AS (SELECT TOP (@Max) * FROM dbo.WorkItem WITH (UPDLOCK, READPAST, ROWLOCK) " +
+        "WHERE not_before <= @Now AND (lease_expires IS NULL OR lease_expires <= @Now) ORDER BY not_before) " +
+        "UPDATE due SET lease_owner = @Owner, lease_expires = @LeaseUntil, attempts = attempts + 1 " +
+        "OUTPUT inserted.work_id AS Id, inserted.kind AS Kind, inserted.subject AS Subject, inserted.not_before AS NotBefore, " +
+        "inserted.attempts AS Attempts, inserted.last_error AS LastError;";
+
+    /// <inheritdoc />
     public override string CreateSchemaVersionTable =>
         "IF OBJECT_ID(N'dbo.SchemaVersion', N'U') IS NULL " +
         "CREATE TABLE dbo.SchemaVersion (version INT NOT NULL PRIMARY KEY, name NVARCHAR(200) NOT NULL, applied_at NVARCHAR(40) NOT NULL)";

@@ -38,6 +38,9 @@ public sealed class ServerHost : IAsyncLifetime
 
     public IServiceProvider Services => _app!.Services;
 
+    /// <summary>The server's clock; the system clock unless a test moves time itself.</summary>
+    public TimeProvider? Clock { get; init; }
+
     /// <summary>Settings a test class needs on top of the defaults.</summary>
     public Dictionary<string, string?> Settings { get; } = new();
 
@@ -61,7 +64,7 @@ public sealed class ServerHost : IAsyncLifetime
             ["Security:Issuers:1:Discovery"] = IdentityProvider.Discovery,
             ["Security:Issuers:2:Issuer"] = FileIssuer,
             ["Security:Issuers:2:JwksFile"] = jwksFile,
-        }.Concat(Settings));
+        }.Concat(Settings), Clock);
         // A route that fails the way a bug would, to prove that no stack trace reaches clients.
         _app.MapGet("/test/fail", () => { throw new InvalidOperationException("secret internal detail"); });
         await _app.StartAsync();
@@ -82,7 +85,7 @@ public sealed class ServerHost : IAsyncLifetime
     }
 
     /// <summary>The server as the product composes it, on a loopback port unless <paramref name="settings"/> say otherwise.</summary>
-    public static WebApplication Build(string dataDirectory, IEnumerable<KeyValuePair<string, string?>> settings)
+    public static WebApplication Build(string dataDirectory, IEnumerable<KeyValuePair<string, string?>> settings, TimeProvider? clock = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Test" });
         var configuration = new Dictionary<string, string?>
@@ -97,6 +100,10 @@ public sealed class ServerHost : IAsyncLifetime
         }
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.AddFhirPriorAuth();
+        if (clock is not null)
+        {
+            builder.Services.AddSingleton(clock);
+        }
         var app = builder.Build();
         app.UseFhirPriorAuth();
         return app;

@@ -1,3 +1,4 @@
+using FhirPriorAuth.Core.FollowUp;
 using FhirPriorAuth.Core.Policy;
 using FhirPriorAuth.Core.Storage;
 
@@ -86,6 +87,7 @@ public sealed record AuthorizationItem(int Sequence, IReadOnlyList<string> Codes
 /// <param name="RequestBundle">The request as received.</param>
 /// <param name="ResponseBundle">The response as sent.</param>
 /// <param name="Warnings">Validation findings kept but not rejected (suppressed classes).</param>
+/// <param name="Work">Background work the submission starts (Task escalations), saved in the same transaction.</param>
 public sealed record SubmissionRecord(
     string Id,
     string IdempotencyKey,
@@ -97,7 +99,8 @@ public sealed record SubmissionRecord(
     IReadOnlyList<ResourceWrite> Resources,
     byte[] RequestBundle,
     byte[] ResponseBundle,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings,
+    IReadOnlyList<WorkItem>? Work = null);
 
 /// <summary>Criteria to find authorizations: any member key and any provider key must match.</summary>
 /// <param name="Members">Member identifiers; at least one must match.</param>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.FollowUp;
 using FhirPriorAuth.Core.Policy;
 using FhirPriorAuth.Core.Security;
 using FhirPriorAuth.Core.Storage;
@@ -264,12 +265,23 @@ public sealed class PriorAuthorizationService(
         };
         writes.AddRange(built.FollowUps.Select(r => interactions.PrepareWrite(r, r.Id!, 1, 0, access: labels)));
 
+        // Clinical reviews wait in the payer's own queue: their Tasks are not sent to the provider nor visible to it.
+        var reviewTasks = decisions.Where(d => d.Action == ReviewAction.Pended && d.Pend == PendReason.ClinicalReview)
+            .Select(d => FollowUpTasks.ReviewTask(ResourceInteractions.NewId(), authorization, claimId, d.Sequence, d.Reason, now)).ToList();
+        writes.AddRange(reviewTasks.Select(t => interactions.PrepareWrite(t, t.Id!, 1, 0, access: [ReviewQueueLabel])));
+        // Every Task that waits gets escalated when its decision clock runs out, unless it is closed by then.
+        var work = built.FollowUps.OfType<Hl7.Fhir.Model.Task>().Concat(reviewTasks)
+            .Select(t => WorkItem.New(WorkKinds.EscalateTask, $"Task/{t.Id}", FollowUpTasks.Due(t) ?? now)).ToList();
+
         var responseBundle = ResponseBundle(request, built, builder, now);
         return new SubmissionRecord(ResourceInteractions.NewId(), key,
             request.Bundle.Identifier?.Value is { } v ? new IdentifierKey(request.Bundle.Identifier.System, v) : null,
             now, authorization, existing is null, decisions, writes, rawBody, FhirJson.ToBytes(responseBundle),
-            report.Warnings.Select(w => $"{w.Expression.FirstOrDefault()}: {w.Diagnostics}").ToList());
+            report.Warnings.Select(w => $"{w.Expression.FirstOrDefault()}: {w.Diagnostics}").ToList(), work);
     }
+
+    /// <summary>The access label of the payer's clinical review queue: only unrestricted callers see its Tasks.</summary>
+    public static readonly string ReviewQueueLabel = AccessLabels.Organization(new IdentifierKey(FollowUpTasks.WorkQueueSystem, FollowUpTasks.ClinicalReviewQueue));
 
     /// <summary>
     /// The response Bundle: the ClaimResponse, the follow-up resources, then every request entry the Claim reaches,

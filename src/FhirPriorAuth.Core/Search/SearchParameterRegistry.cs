@@ -20,7 +20,7 @@ public sealed partial class SearchParameterRegistry
         ["PractitionerRole"] = ["identifier", "practitioner", "organization", "role", "specialty", "active"],
         ["Claim"] = ["identifier", "patient", "use", "created", "provider", "insurer", "status", "priority", "enterer", "facility", "encounter"],
         ["ClaimResponse"] = ["identifier", "patient", "request", "outcome", "status", "created", "insurer", "requestor", "use", "disposition"],
-        ["Task"] = ["identifier", "patient", "subject", "status", "business-status", "focus", "owner", "code", "requester", "authored-on", "modified", "intent", "priority", "based-on", "part-of", "period"],
+        ["Task"] = ["identifier", "group-identifier", "patient", "subject", "status", "business-status", "focus", "owner", "code", "requester", "authored-on", "modified", "intent", "priority", "based-on", "part-of", "period"],
         ["DocumentReference"] = ["identifier", "patient", "subject", "type", "category", "status", "date", "author", "custodian", "period"],
         ["CommunicationRequest"] = ["identifier", "patient", "subject", "status", "category", "based-on", "requester", "recipient", "sender", "authored"],
         ["Subscription"] = ["status", "url", "criteria", "type", "payload"],

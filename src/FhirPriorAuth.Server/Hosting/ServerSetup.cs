@@ -1,7 +1,9 @@
 using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.FollowUp;
 using FhirPriorAuth.Core.Search;
 using FhirPriorAuth.Core.Storage;
 using FhirPriorAuth.Server.Fhir;
+using FhirPriorAuth.Server.FollowUp;
 using FhirPriorAuth.Server.Pas;
 using FhirPriorAuth.Server.Security;
 using FhirPriorAuth.Server.Validation;
@@ -41,6 +43,12 @@ public static class ServerSetup
 
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddHostedService<StartupWork>();
+        // After StartupWork, whose start migrates the database the worker reads.
+        builder.Services.AddSingleton(builder.Configuration.GetSection("FollowUp").Get<FollowUpOptions>() ?? new FollowUpOptions());
+        builder.Services.AddSingleton<IWorkQueue>(sp => new SqlWorkQueue(dialect, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<FollowUpWork>();
+        builder.Services.AddSingleton<FollowUpWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<FollowUpWorker>());
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
         return builder;
     }

@@ -1,0 +1,44 @@
+namespace FhirPriorAuth.Core.FollowUp;
+
+/// <summary>The kinds of background work, as stored in the work queue.</summary>
+public static class WorkKinds
+{
+    /// <summary>At a Task's due time: escalate it if it is still open (subject: <c>Task/id</c>).</summary>
+    public const string EscalateTask = "escalate-task";
+}
+
+/// <summary>One piece of background work, durable in the database until it is done.</summary>
+/// <param name="Id">Unique id.</param>
+/// <param name="Kind">What to do (<see cref="WorkKinds"/>).</param>
+/// <param name="Subject">What it is about, e.g. <c>Task/123</c>.</param>
+/// <param name="NotBefore">Not to be done before this time.</param>
+/// <param name="Attempts">How many times it was claimed so far (including this one, once claimed).</param>
+/// <param name="LastError">Why the previous attempt failed, if it did.</param>
+public sealed record WorkItem(string Id, string Kind, string Subject, DateTimeOffset NotBefore, int Attempts = 0, string? LastError = null)
+{
+    /// <summary>New work with a fresh id.</summary>
+    public static WorkItem New(string kind, string subject, DateTimeOffset notBefore) =>
+        new(Guid.NewGuid().ToString("N"), kind, subject, notBefore);
+}
+
+/// <summary>
+/// The durable work queue. Work is claimed with a lease: a claimed item is invisible to other workers (on any
+/// replica) until the lease expires, so a worker that dies mid-item leaves it to be claimed again.
+/// </summary>
+public interface IWorkQueue
+{
+    /// <summary>Adds work (outside a submission; a submission's work is saved with it).</summary>
+    Task EnqueueAsync(IReadOnlyList<WorkItem> items, CancellationToken ct);
+
+    /// <summary>Claims up to <paramref name="max"/> due items for <paramref name="owner"/> until <paramref name="leaseUntil"/>.</summary>
+    Task<IReadOnlyList<WorkItem>> ClaimAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, int max, CancellationToken ct);
+
+    /// <summary>Removes finished work; false when the lease was lost to another owner meanwhile.</summary>
+    Task<bool> CompleteAsync(WorkItem item, string owner, CancellationToken ct);
+
+    /// <summary>Releases claimed work to be tried again at <paramref name="notBefore"/>, noting why it failed.</summary>
+    Task RetryAsync(WorkItem item, string owner, DateTimeOffset notBefore, string error, CancellationToken ct);
+
+    /// <summary>Work not done yet, soonest first (for operators and tests).</summary>
+    Task<IReadOnlyList<WorkItem>> PendingAsync(int max, CancellationToken ct);
+}

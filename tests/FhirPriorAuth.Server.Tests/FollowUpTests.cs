@@ -1,0 +1,144 @@
+// Firely annotates nearly every element as nullable; these tests read shapes the server must produce and fail loudly if one is missing.
+#nullable disable warnings
+using System.Net;
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.FollowUp;
+using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Core.Storage;
+using FhirPriorAuth.Server.FollowUp;
+using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Task = System.Threading.Tasks.Task;
+
+namespace FhirPriorAuth.Server.Tests;
+
+/// <summary>
+/// Tasks for everything that waits, and the background worker that escalates them when the CMS-0057-F clock runs out.
+/// The server runs on a fake clock that the tests move.
+/// </summary>
+public sealed class FollowUpTests : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private ServerHost _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = new ServerHost { Clock = _clock };
+        await _server.InitializeAsync();
+    }
+
+    public Task DisposeAsync() => _server.DisposeAsync();
+
+    [Fact]
+    public async Task APendForClinicalReview_OpensATaskInThePayersQueue_ThatTheProviderNeitherGetsNorSees()
+    {
+        var (number, response) = await SubmitPendedForReviewAsync();
+
+        Assert.DoesNotContain(response.Entry, e => e.Resource is Hl7.Fhir.Model.Task);
+        // One review per pended item.
+        var reviews = await ReviewTasksAsync(number);
+        Assert.Equal(response.ReviewActions().Count, reviews.Count);
+        Assert.Equal(reviews.Count, reviews.Select(r => ((PositiveInt)r.Input.Single(i => i.Type.Coding[0].Code == "item-sequence").Value).Value).Distinct().Count());
+        var review = reviews[0];
+        Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Requested, review.Status);
+        Assert.Equal("awaiting-review", review.BusinessStatus.Coding[0].Code);
+        Assert.Equal((FollowUpTasks.WorkQueueSystem, FollowUpTasks.ClinicalReviewQueue), (review.Owner.Identifier.System, review.Owner.Identifier.Value));
+        Assert.StartsWith("Claim/", review.Focus.Reference, StringComparison.Ordinal);
+        // The Inferno request is urgent: an expedited request, 72 hours to decide.
+        Assert.Equal(RequestPriority.Urgent, review.Priority);
+        Assert.Equal(TimeSpan.FromHours(72), FollowUpTasks.Due(review) - DateTimeOffset.Parse(review.AuthoredOn, System.Globalization.CultureInfo.InvariantCulture));
+
+        // The requesting provider's own client finds its authorization's Tasks, but not the payer's review.
+        var provider = new HttpRequestMessage(HttpMethod.Get, $"fhir/Task?group-identifier=urn:fhirpriorauth:authorization|{number}");
+        provider.Headers.Authorization = new("Bearer", _server.Token("provider-app", organization: ["http://hl7.org/fhir/sid/us-npi|1234567893"]));
+        Assert.Empty((await (await _server.Client.SendAsync(provider)).ReadAs<Bundle>()).Entry);
+    }
+
+    [Fact]
+    public async Task WhenTheClockRunsOut_OpenTasksAreEscalatedAndAudited_ClosedOnesAreNot_AndTheWorkSurvivesARestart()
+    {
+        var (number, _) = await SubmitPendedForReviewAsync();
+        var review = (await ReviewTasksAsync(number))[0];
+        var documentation = await DocumentationTaskAsync();
+        // The provider answered the documentation request before the deadline: nothing to escalate there.
+        documentation.Status = Hl7.Fhir.Model.Task.TaskStatus.Completed;
+        var put = await _server.Client.PutAsync($"fhir/Task/{documentation.Id}", Fhir.Json(documentation));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        var pending = await _server.Services.GetRequiredService<IWorkQueue>().PendingAsync(1000, default);
+        Assert.Contains(pending, w => w.Subject == $"Task/{review.Id}" && w.Kind == WorkKinds.EscalateTask);
+
+        // Restart: the queued escalations are in the database, not in memory.
+        var dataDirectory = _server.DataDirectory;
+        await _server.StopAsync();
+        _server = new ServerHost { DataDirectory = dataDirectory, Clock = _clock };
+        await _server.InitializeAsync();
+
+        await RunWorkerAsync(); // nothing is due yet
+        Assert.Null((await StoredTaskAsync(review.Id)).BusinessStatus?.Coding.FirstOrDefault(c => c.Code == "overdue"));
+
+        _clock.Advance(TimeSpan.FromDays(7) + TimeSpan.FromMinutes(1));
+        await RunWorkerAsync();
+
+        var escalated = await StoredTaskAsync(review.Id);
+        Assert.Equal("overdue", escalated.BusinessStatus.Coding[0].Code);
+        Assert.Equal(RequestPriority.Asap, escalated.Priority);
+        Assert.Equal("2", escalated.Meta.VersionId);
+        var audits = await SearchStoredAsync("AuditEvent", $"entity=Task/{review.Id}");
+        Assert.Contains(audits, a => ((AuditEvent)a).Subtype.Any(s => s.Code == "escalate"));
+
+        var closed = await StoredTaskAsync(documentation.Id);
+        Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Completed, closed.Status);
+        Assert.Null(closed.BusinessStatus);
+        var left = await _server.Services.GetRequiredService<IWorkQueue>().PendingAsync(1000, default);
+        Assert.DoesNotContain(left, w => w.Subject == $"Task/{review.Id}" || w.Subject == $"Task/{documentation.Id}");
+    }
+
+    private async Task<(string Number, Bundle Response)> SubmitPendedForReviewAsync()
+    {
+        var json = PasHttp.Fresh(PasHttp.Example("2.2.1", "pended_pa_submit_request_payload.json"));
+        var response = await (await _server.Client.Submit("2.2.1", json)).AssertResponseBundle(json);
+        Assert.All(response.ReviewActions(), code => Assert.Equal("A4", code));
+        return (((ClaimResponse)response.Entry[0].Resource).PreAuthRef, response);
+    }
+
+    private async Task<List<Hl7.Fhir.Model.Task>> ReviewTasksAsync(string number)
+    {
+        var search = await (await _server.Client.GetAsync($"fhir/Task?group-identifier=urn:fhirpriorauth:authorization|{number}")).ReadAs<Bundle>();
+        return search.Entry.Select(e => (Hl7.Fhir.Model.Task)e.Resource).ToList();
+    }
+
+    private async Task<Hl7.Fhir.Model.Task> DocumentationTaskAsync()
+    {
+        var json = PasHttp.Fresh(PasHttp.Example("2.2.1", "must_support_pa_submit_request_payload-2.json"));
+        var response = await (await _server.Client.Submit("2.2.1", json)).AssertResponseBundle(json);
+        var id = response.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Task>().First().Id;
+        return await (await _server.Client.GetAsync($"fhir/Task/{id}")).ReadAs<Hl7.Fhir.Model.Task>();
+    }
+
+    /// <summary>One pass of the worker, then until the background loop (woken by the clock) has nothing left either.</summary>
+    private async Task RunWorkerAsync()
+    {
+        var worker = _server.Services.GetRequiredService<FollowUpWorker>();
+        var queue = _server.Services.GetRequiredService<IWorkQueue>();
+        await worker.RunOnceAsync(default);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await queue.PendingAsync(1000, default)).Any(w => w.NotBefore <= _clock.GetUtcNow()) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            await worker.RunOnceAsync(default);
+        }
+    }
+
+    // Read from the store: after the clock moves, the test's bearer tokens would look expired to the server.
+    private async Task<Hl7.Fhir.Model.Task> StoredTaskAsync(string id) =>
+        FhirJson.Parse<Hl7.Fhir.Model.Task>((await _server.Services.GetRequiredService<IResourceStore>().ReadAsync("Task", id, null, default))!.Json.Span);
+
+    private async Task<List<Resource>> SearchStoredAsync(string type, string query)
+    {
+        var (parsed, _) = new SearchQueryParser(SearchParameterRegistry.Default).Parse(type, ResourceInteractions.ParseQueryString(query));
+        var page = await _server.Services.GetRequiredService<IResourceStore>().SearchAsync(parsed, default);
+        return page.Resources.Select(r => FhirJson.Parse(r.Json.Span, type)).ToList();
+    }
+}
