@@ -95,6 +95,66 @@ public sealed class FollowUpTests : IAsyncLifetime
         Assert.DoesNotContain(left, w => w.Subject == $"Task/{review.Id}" || w.Subject == $"Task/{documentation.Id}");
     }
 
+    [Fact]
+    public async Task AReviewerDecidesAnItem_TheClaimResponseGetsANewVersion_AndTheTaskIsCompleted()
+    {
+        var (number, response) = await SubmitPendedForReviewAsync();
+        var first = (ClaimResponse)response.Entry[0].Resource;
+        var reviews = await ReviewTasksAsync(number);
+        var review = reviews[0];
+        var sequence = ((PositiveInt)review.Input.Single(i => i.Type.Coding[0].Code == FollowUpTasks.ItemSequenceInput).Value).Value;
+
+        // Only a reviewer may decide; a denial needs a reason; an unknown Task is 404.
+        Assert.Equal(HttpStatusCode.Forbidden, (await Complete(review.Id, Decision("approved"), _server.Token())).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Complete(review.Id, Decision("denied"), ReviewerToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Complete("no-such-task", Decision("approved"), ReviewerToken)).StatusCode);
+
+        var decided = await Complete(review.Id, Decision("approved", npi: "1234567893"), ReviewerToken);
+        Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
+        var updated = await decided.ReadAs<ClaimResponse>();
+        Assert.Equal((first.Id, "2"), (updated.Id, updated.Meta.VersionId));
+        Assert.Equal("A1", PasHttp.ReviewActionOf(updated.Item.Single(i => i.ItemSequence == sequence).Adjudication));
+        Assert.All(updated.Item.Where(i => i.ItemSequence != sequence), i => Assert.Equal("A4", PasHttp.ReviewActionOf(i.Adjudication)));
+        var reviewer = updated.GetExtension("http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-claimResponseReviewer");
+        Assert.True(((FhirBoolean)reviewer.GetExtension("wasHumanReviewedFlag").Value).Value);
+        Assert.Equal("1234567893", ((Identifier)reviewer.GetExtension("reviewerNPI").Value).Value);
+        _server.AssertValid(updated, Core.Pas.PasVersion.V2_2_1, "profile-claimresponse");
+
+        var task = await (await _server.Client.GetAsync($"fhir/Task/{review.Id}")).ReadAs<Hl7.Fhir.Model.Task>();
+        Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Completed, task.Status);
+        Assert.Equal("A1", ((CodeableConcept)task.Output.Single().Value).Coding[0].Code);
+        var current = await (await _server.Client.GetAsync($"fhir/ClaimResponse/{first.Id}")).ReadAs<ClaimResponse>();
+        Assert.Equal("2", current.Meta.VersionId);
+
+        // Decided once: the Task is closed now.
+        Assert.Equal(HttpStatusCode.Conflict, (await Complete(review.Id, Decision("denied", "late"), ReviewerToken)).StatusCode);
+        // The other item is modified by another reviewer: no reason, no quantity, no decision.
+        var other = reviews[1];
+        Assert.Equal(HttpStatusCode.BadRequest, (await Complete(other.Id, Decision("modified", "fewer units"), ReviewerToken)).StatusCode);
+        var modified = await (await Complete(other.Id, Decision("modified", "Two units are enough.", quantity: 2), ReviewerToken)).ReadAs<ClaimResponse>();
+        Assert.Equal("3", modified.Meta.VersionId);
+        Assert.DoesNotContain(modified.Item, i => PasHttp.ReviewActionOf(i.Adjudication) == "A4");
+    }
+
+    private string ReviewerToken => _server.Token("reviewer-app", roles: ["reviewer"]);
+
+    private static Parameters Decision(string decision, string? reason = null, string? npi = null, decimal? quantity = null)
+    {
+        var parameters = new Parameters();
+        parameters.Add("decision", new Code(decision));
+        if (reason is not null) parameters.Add("reason", new FhirString(reason));
+        if (npi is not null) parameters.Add("reviewerNpi", new Identifier("http://hl7.org/fhir/sid/us-npi", npi));
+        if (quantity is not null) parameters.Add("quantity", new Quantity { Value = quantity });
+        return parameters;
+    }
+
+    private Task<HttpResponseMessage> Complete(string taskId, Parameters decision, string token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"fhir/Task/{taskId}/$complete") { Content = Fhir.Json(decision) };
+        request.Headers.Authorization = new("Bearer", token);
+        return _server.Client.SendAsync(request);
+    }
+
     private async Task<(string Number, Bundle Response)> SubmitPendedForReviewAsync()
     {
         var json = PasHttp.Fresh(PasHttp.Example("2.2.1", "pended_pa_submit_request_payload.json"));

@@ -20,6 +20,12 @@ public static class FollowUpTasks
     /// <summary>The queue clinical reviews wait in.</summary>
     public const string ClinicalReviewQueue = "clinical-review";
 
+    /// <summary>Task code of a clinical review.</summary>
+    public const string ClinicalReviewCode = "clinical-review";
+
+    /// <summary>Task input naming the Claim item a review is about.</summary>
+    public const string ItemSequenceInput = "item-sequence";
+
     /// <summary>A Task for a clinical reviewer to decide one pended item of an authorization.</summary>
     /// <param name="id">The Task's id.</param>
     /// <param name="authorization">The authorization, for its number and member.</param>
@@ -38,7 +44,7 @@ public static class FollowUpTasks
             BusinessStatus = new CodeableConcept(CodeSystem, "awaiting-review", "Awaiting clinical review"),
             Intent = Task.TaskIntent.Order,
             Priority = authorization.Expedited ? RequestPriority.Urgent : RequestPriority.Routine,
-            Code = new CodeableConcept(CodeSystem, "clinical-review", "Clinical review of a pended item"),
+            Code = new CodeableConcept(CodeSystem, ClinicalReviewCode, "Clinical review of a pended item"),
             Description = $"Decide item {itemSequence} of prior authorization {authorization.Number}: {reason}",
             Focus = new ResourceReference($"Claim/{claimId}"),
             For = authorization.Members.Count > 0
@@ -54,7 +60,7 @@ public static class FollowUpTasks
         };
         task.Input.Add(new Task.ParameterComponent
         {
-            Type = new CodeableConcept(CodeSystem, "item-sequence"),
+            Type = new CodeableConcept(CodeSystem, ItemSequenceInput),
             Value = new PositiveInt(itemSequence),
         });
         return task;

@@ -57,11 +57,18 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
         response.Disposition = Disposition(authorization.Status, items);
         if (version == PasVersion.V2_2_1)
         {
-            response.Extension.Add(new Extension
+            // A clinical reviewer's decision (FollowUp/ReviewDecisions) makes the response human-reviewed.
+            var reviewed = items.Where(i => i.Decision.RuleId.StartsWith(FollowUp.ReviewDecisions.ReviewerRule, StringComparison.Ordinal)).ToList();
+            var reviewer = new Extension
             {
                 Url = PasUrls.Extension("extension-claimResponseReviewer"),
-                Extension = [new Extension("wasHumanReviewedFlag", new FhirBoolean(false))],
-            });
+                Extension = [new Extension("wasHumanReviewedFlag", new FhirBoolean(reviewed.Count > 0))],
+            };
+            if (reviewed.Select(i => i.Decision.ReviewerNpi).LastOrDefault(n => n is not null) is { } npi)
+            {
+                reviewer.Extension.Add(new Extension("reviewerNPI", new Identifier(PasUrls.Npi, npi)));
+            }
+            response.Extension.Add(reviewer);
         }
         if (items.Any(i => i.Decision.Action is ReviewAction.Approved or ReviewAction.Modified))
         {

@@ -357,7 +357,8 @@ public sealed class PriorAuthorizationService(
         claim.Priority?.Coding.Any(c => c.Code is "stat" or "urgent") == true ||
         (claim.GetExtension(PasUrls.LevelOfService)?.Value as CodeableConcept)?.Coding.Any(c => c.Code is "U" or "03") == true;
 
-    private static string OverallStatus(IReadOnlyList<AuthorizationItem> items)
+    /// <summary>The authorization's status from its items' decisions.</summary>
+    public static string OverallStatus(IReadOnlyList<AuthorizationItem> items)
     {
         var actions = items.Select(i => i.Decision.Action).Distinct().ToList();
         var active = actions.Where(a => a != ReviewAction.Cancelled).ToList();

@@ -40,6 +40,7 @@ public enum PendReason
 /// <param name="AuthorizedQuantity">Units authorized, when modified.</param>
 /// <param name="NoAuthRequired">True when approved because the service needs no authorization.</param>
 /// <param name="RejectReason">X12 901 reject reason when the item could not be processed as sent (a business error, AAA).</param>
+/// <param name="ReviewerNpi">The NPI of the clinical reviewer who decided, when a person did.</param>
 public sealed record ItemDecision(
     int Sequence,
     ReviewAction Action,
@@ -53,7 +54,8 @@ public sealed record ItemDecision(
     decimal? RequestedQuantity = null,
     decimal? AuthorizedQuantity = null,
     bool NoAuthRequired = false,
-    string? RejectReason = null)
+    string? RejectReason = null,
+    string? ReviewerNpi = null)
 {
     /// <summary>The X12 306 code.</summary>
     public string X12Code => Action switch

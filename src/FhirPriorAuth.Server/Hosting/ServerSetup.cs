@@ -47,6 +47,8 @@ public static class ServerSetup
         builder.Services.AddSingleton(builder.Configuration.GetSection("FollowUp").Get<FollowUpOptions>() ?? new FollowUpOptions());
         builder.Services.AddSingleton<IWorkQueue>(sp => new SqlWorkQueue(dialect, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<FollowUpWork>();
+        builder.Services.AddSingleton<ReviewDecisions>();
+        builder.Services.AddSingleton(new FhirOperationRegistration("Task", "complete", ReviewEndpoints.OperationUrl));
         builder.Services.AddSingleton<FollowUpWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<FollowUpWorker>());
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
@@ -73,7 +75,7 @@ public static class ServerSetup
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         foreach (var (prefix, version) in PasSetup.Bases)
         {
-            app.MapFhirRest(prefix, version).MapPas(prefix, version);
+            app.MapFhirRest(prefix, version).MapPas(prefix, version).MapReview(prefix);
         }
         app.MapTokenEndpoints(PasSetup.Bases.Select(b => b.Prefix));
         return app;
