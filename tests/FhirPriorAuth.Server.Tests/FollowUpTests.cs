@@ -136,6 +136,28 @@ public sealed class FollowUpTests : IAsyncLifetime
         Assert.DoesNotContain(modified.Item, i => PasHttp.ReviewActionOf(i.Adjudication) == "A4");
     }
 
+    [Fact]
+    public async Task WithTheDemoSetting_AReviewNobodyDecides_IsApprovedByTheServer_NotAsAHumanReview()
+    {
+        await _server.DisposeAsync();
+        _server = new ServerHost { Clock = _clock, Settings = { ["FollowUp:AutoDecideReviewsAfter"] = "00:00:30" } };
+        await _server.InitializeAsync();
+        var (number, response) = await SubmitPendedForReviewAsync();
+        var first = (ClaimResponse)response.Entry[0].Resource;
+
+        _clock.Advance(TimeSpan.FromSeconds(31));
+        await RunWorkerAsync();
+
+        var stored = FhirJson.Parse<ClaimResponse>((await _server.Services.GetRequiredService<IResourceStore>().ReadAsync("ClaimResponse", first.Id, null, default))!.Json.Span);
+        Assert.All(stored.Item, i => Assert.Equal("A1", PasHttp.ReviewActionOf(i.Adjudication)));
+        var reviewer = stored.GetExtension("http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-claimResponseReviewer");
+        Assert.False(((FhirBoolean)reviewer.GetExtension("wasHumanReviewedFlag").Value).Value);
+        foreach (var review in await ReviewTasksAsync(number))
+        {
+            Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Completed, (await StoredTaskAsync(review.Id)).Status);
+        }
+    }
+
     private string ReviewerToken => _server.Token("reviewer-app", roles: ["reviewer"]);
 
     private static Parameters Decision(string decision, string? reason = null, string? npi = null, decimal? quantity = null)

@@ -7,7 +7,7 @@ using Task = System.Threading.Tasks.Task;
 namespace FhirPriorAuth.Core.FollowUp;
 
 /// <summary>Does one item of background work; an exception means "try again later" to the worker.</summary>
-public sealed class FollowUpWork(ResourceInteractions fhir, IResourceStore store)
+public sealed class FollowUpWork(ResourceInteractions fhir, IResourceStore store, ReviewDecisions reviews)
 {
     /// <summary>The AuditEvent agent of work the server does on its own.</summary>
     public const string WorkerAgent = "fhirpriorauth-worker";
@@ -16,13 +16,31 @@ public sealed class FollowUpWork(ResourceInteractions fhir, IResourceStore store
     public Task HandleAsync(WorkItem item, DateTimeOffset now, CancellationToken ct) => item.Kind switch
     {
         WorkKinds.EscalateTask => EscalateAsync(item.Subject, now, ct),
+        WorkKinds.AutoDecide => AutoDecideAsync(item.Subject, ct),
         _ => throw new InvalidOperationException($"Unknown kind of work '{item.Kind}'."),
     };
+
+    /// <summary>Approves the item of a review Task nobody decided; a Task already closed is left as it is.</summary>
+    private async Task AutoDecideAsync(string subject, CancellationToken ct)
+    {
+        var id = TaskId(subject);
+        if (await store.ReadAsync("Task", id, null, ct) is not { IsDeleted: false } stored
+            || FollowUpTasks.IsClosed(FhirJson.Parse<Hl7.Fhir.Model.Task>(stored.Json.Span)))
+        {
+            return;
+        }
+        // The base URL only names follow-up resources, and a decision creates none.
+        await reviews.DecideAsync(id, new ReviewerDecision(Policy.ReviewAction.Approved, "Approved automatically (demo setting FollowUp:AutoDecideReviewsAfter).", null, null),
+            WorkerAgent, "", ct, human: false);
+    }
+
+    private static string TaskId(string subject) =>
+        subject.StartsWith("Task/", StringComparison.Ordinal) ? subject[5..] : throw new InvalidOperationException($"Not a Task: {subject}");
 
     /// <summary>Escalates an overdue open Task, recording the change and an AuditEvent in one commit.</summary>
     private async Task EscalateAsync(string subject, DateTimeOffset now, CancellationToken ct)
     {
-        var id = subject.StartsWith("Task/", StringComparison.Ordinal) ? subject[5..] : throw new InvalidOperationException($"Not a Task: {subject}");
+        var id = TaskId(subject);
         var stored = await store.ReadAsync("Task", id, null, ct);
         if (stored is null || stored.IsDeleted)
         {

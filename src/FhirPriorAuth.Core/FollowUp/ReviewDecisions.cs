@@ -34,7 +34,9 @@ public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore re
     /// <param name="reviewer">Who decided (client and subject), for the decision record.</param>
     /// <param name="baseUrl">The base URL of the endpoint, for fullUrls.</param>
     /// <param name="ct">Cancellation.</param>
-    public async Task<ClaimResponse> DecideAsync(string taskId, ReviewerDecision decision, string reviewer, string baseUrl, CancellationToken ct)
+    /// <param name="human">False when the server decides by itself (the demo auto-decision): not a human review.</param>
+    public async Task<ClaimResponse> DecideAsync(string taskId, ReviewerDecision decision, string reviewer, string baseUrl, CancellationToken ct,
+        bool human = true)
     {
         if (decision.Action is not (ReviewAction.Approved or ReviewAction.Denied or ReviewAction.Modified))
         {
@@ -79,7 +81,7 @@ public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore re
 
         var now = fhir.Now();
         var final = new ItemDecision(sequence, decision.Action,
-            decision.Reason ?? "Approved by a clinical reviewer.", null, null, null, $"{ReviewerRule}{reviewer}",
+            decision.Reason ?? "Approved by a clinical reviewer.", null, null, null, human ? $"{ReviewerRule}{reviewer}" : AutoDecisionRule,
             RequestedQuantity: item.Decision.RequestedQuantity, AuthorizedQuantity: decision.AuthorizedQuantity, ReviewerNpi: decision.ReviewerNpi);
         authorization.Items = authorization.Items.Select(i => i.Sequence == sequence ? i with { Decision = final, DecidedAt = now } : i).ToList();
         authorization.Status = PriorAuthorizationService.OverallStatus(authorization.Items);
@@ -135,6 +137,9 @@ public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore re
 
     /// <summary>The prefix of the rule id of a reviewer's decision (followed by who decided).</summary>
     public const string ReviewerRule = "reviewer:";
+
+    /// <summary>The rule id of a decision the server made by itself (<see cref="FollowUpSettings.AutoDecideReviewsAfter"/>).</summary>
+    public const string AutoDecisionRule = "auto-decide";
 
     /// <summary>A request Bundle rebuilt from a response: the Claim and the resources after it, as they were sent.</summary>
     private static Bundle RequestOf(Bundle response) => new()

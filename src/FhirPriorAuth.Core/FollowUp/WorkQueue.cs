@@ -5,7 +5,17 @@ public static class WorkKinds
 {
     /// <summary>At a Task's due time: escalate it if it is still open (subject: <c>Task/id</c>).</summary>
     public const string EscalateTask = "escalate-task";
+
+    /// <summary>Demo and conformance runs only: approve a clinical review nobody decided (subject: <c>Task/id</c>).</summary>
+    public const string AutoDecide = "auto-decide";
 }
+
+/// <summary>Follow-up settings the decision path needs.</summary>
+/// <param name="AutoDecideReviewsAfter">
+/// When set (demo and conformance runs only, off by default), a clinical review still open this long after the pend
+/// is approved by the server itself, so a pended workflow (Inferno's) completes unattended.
+/// </param>
+public sealed record FollowUpSettings(TimeSpan? AutoDecideReviewsAfter = null);
 
 /// <summary>One piece of background work, durable in the database until it is done.</summary>
 /// <param name="Id">Unique id.</param>

@@ -18,7 +18,8 @@ public sealed class PriorAuthorizationService(
     PolicyEngine policy,
     IAuthorizationStore store,
     ResourceInteractions interactions,
-    IPasValidator validator)
+    IPasValidator validator,
+    FollowUpSettings? followUp = null)
 {
     private const int MaxSaveAttempts = 3;
 
@@ -272,6 +273,10 @@ public sealed class PriorAuthorizationService(
         // Every Task that waits gets escalated when its decision clock runs out, unless it is closed by then.
         var work = built.FollowUps.OfType<Hl7.Fhir.Model.Task>().Concat(reviewTasks)
             .Select(t => WorkItem.New(WorkKinds.EscalateTask, $"Task/{t.Id}", FollowUpTasks.Due(t) ?? now)).ToList();
+        if (followUp?.AutoDecideReviewsAfter is { } delay)
+        {
+            work.AddRange(reviewTasks.Select(t => WorkItem.New(WorkKinds.AutoDecide, $"Task/{t.Id}", now + delay)));
+        }
 
         var responseBundle = ResponseBundle(request, built, builder, now);
         return new SubmissionRecord(ResourceInteractions.NewId(), key,

@@ -13,6 +13,9 @@ public sealed class FollowUpOptions
 
     /// <summary>Items claimed at once.</summary>
     public int BatchSize { get; set; } = 20;
+
+    /// <summary>Demo and conformance runs only: approve clinical reviews still open this long after the pend (off when unset).</summary>
+    public TimeSpan? AutoDecideReviewsAfter { get; set; }
 }
 
 /// <summary>

@@ -44,7 +44,9 @@ public static class ServerSetup
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddHostedService<StartupWork>();
         // After StartupWork, whose start migrates the database the worker reads.
-        builder.Services.AddSingleton(builder.Configuration.GetSection("FollowUp").Get<FollowUpOptions>() ?? new FollowUpOptions());
+        var followUp = builder.Configuration.GetSection("FollowUp").Get<FollowUpOptions>() ?? new FollowUpOptions();
+        builder.Services.AddSingleton(followUp);
+        builder.Services.AddSingleton(new FollowUpSettings(followUp.AutoDecideReviewsAfter));
         builder.Services.AddSingleton<IWorkQueue>(sp => new SqlWorkQueue(dialect, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<FollowUpWork>();
         builder.Services.AddSingleton<ReviewDecisions>();
