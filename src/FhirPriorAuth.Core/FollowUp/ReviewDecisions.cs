@@ -106,7 +106,6 @@ public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore re
             Value = new CodeableConcept("https://codesystem.x12.org/005010/306", final.X12Code, final.X12Display) { Text = final.Reason },
         });
 
-        var claimResponseLabels = authorization.Providers.Select(AccessLabels.Organization).Concat(authorization.Members.Select(AccessLabels.Member)).ToList();
         var responseBundle = new Bundle
         {
             Type = previous.Type,
@@ -117,7 +116,7 @@ public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore re
         var record = new SubmissionRecord(ResourceInteractions.NewId(), $"review:{taskId}", null, now, authorization, IsNewAuthorization: false,
             [final],
             [
-                fhir.PrepareWrite(response, authorization.ClaimResponseId, responseVersion + 1, responseVersion, access: claimResponseLabels),
+                fhir.PrepareWrite(response, authorization.ClaimResponseId, responseVersion + 1, responseVersion, access: PriorAuthorizationService.Labels(authorization)),
                 fhir.PrepareWrite(task, taskId, stored.Version + 1, stored.Version, access: labels),
             ],
             Encoding.UTF8.GetBytes($"{{\"reviewer\":\"{reviewer}\",\"task\":\"{taskId}\",\"decision\":\"{final.X12Code}\"}}"), FhirJson.ToBytes(responseBundle), []);

@@ -258,7 +258,7 @@ public sealed class PriorAuthorizationService(
         var responseVersion = authorization.ClaimResponseVersion;
         authorization.ClaimResponseVersion = responseVersion + 1;
         // Everything written belongs to the requesting providers and the member: that is who may see it.
-        var labels = authorization.Providers.Select(AccessLabels.Organization).Concat(authorization.Members.Select(AccessLabels.Member)).ToList();
+        var labels = Labels(authorization);
         var writes = new List<ResourceWrite>
         {
             interactions.PrepareWrite(storedClaim, claimId, 1, 0, access: labels),
@@ -284,6 +284,10 @@ public sealed class PriorAuthorizationService(
             now, authorization, existing is null, decisions, writes, rawBody, FhirJson.ToBytes(responseBundle),
             report.Warnings.Select(w => $"{w.Expression.FirstOrDefault()}: {w.Diagnostics}").ToList(), work);
     }
+
+    /// <summary>Whose records an authorization's resources are: its requesting providers' and its member's.</summary>
+    public static List<string> Labels(AuthorizationRecord authorization) =>
+        authorization.Providers.Select(AccessLabels.Organization).Concat(authorization.Members.Select(AccessLabels.Member)).ToList();
 
     /// <summary>The access label of the payer's clinical review queue: only unrestricted callers see its Tasks.</summary>
     public static readonly string ReviewQueueLabel = AccessLabels.Organization(new IdentifierKey(FollowUpTasks.WorkQueueSystem, FollowUpTasks.ClinicalReviewQueue));
