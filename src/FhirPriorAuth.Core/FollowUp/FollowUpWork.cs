@@ -20,18 +20,19 @@ public sealed class FollowUpWork(ResourceInteractions fhir, IResourceStore store
         _ => throw new InvalidOperationException($"Unknown kind of work '{item.Kind}'."),
     };
 
-    /// <summary>Approves the item of a review Task nobody decided; a Task already closed is left as it is.</summary>
+    /// <summary>Approves the item of a review Task nobody decided; a Task decided or closed meanwhile is left as it is.</summary>
     private async Task AutoDecideAsync(string subject, CancellationToken ct)
     {
-        var id = TaskId(subject);
-        if (await store.ReadAsync("Task", id, null, ct) is not { IsDeleted: false } stored
-            || FollowUpTasks.IsClosed(FhirJson.Parse<Hl7.Fhir.Model.Task>(stored.Json.Span)))
+        try
         {
-            return;
+            // The base URL only names follow-up resources, and a decision creates none.
+            await reviews.DecideAsync(TaskId(subject), new ReviewerDecision(Policy.ReviewAction.Approved,
+                "Approved automatically (demo setting FollowUp:AutoDecideReviewsAfter).", null, null), WorkerAgent, "", ct, human: false);
         }
-        // The base URL only names follow-up resources, and a decision creates none.
-        await reviews.DecideAsync(id, new ReviewerDecision(Policy.ReviewAction.Approved, "Approved automatically (demo setting FollowUp:AutoDecideReviewsAfter).", null, null),
-            WorkerAgent, "", ct, human: false);
+        catch (FhirException e) when (e.Status is 404 or 409)
+        {
+            // Gone, closed, or no longer pended: nothing left to decide.
+        }
     }
 
     private static string TaskId(string subject) =>

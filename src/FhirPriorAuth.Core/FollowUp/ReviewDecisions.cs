@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using System.Text.Json;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Policy;
@@ -119,7 +119,7 @@ public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore re
                 fhir.PrepareWrite(response, authorization.ClaimResponseId, responseVersion + 1, responseVersion, access: PriorAuthorizationService.Labels(authorization)),
                 fhir.PrepareWrite(task, taskId, stored.Version + 1, stored.Version, access: labels),
             ],
-            Encoding.UTF8.GetBytes($"{{\"reviewer\":\"{reviewer}\",\"task\":\"{taskId}\",\"decision\":\"{final.X12Code}\"}}"), FhirJson.ToBytes(responseBundle), []);
+            JsonSerializer.SerializeToUtf8Bytes(new { reviewer, task = taskId, decision = final.X12Code }), FhirJson.ToBytes(responseBundle), []);
         try
         {
             if (!await store.SaveAsync(record, ct))
