@@ -46,6 +46,14 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<AuthorizationRecord>> FindByTrackingIdAsync(string trackingId, CancellationToken ct)
+    {
+        await using var connection = await Dialect.OpenAsync(ct);
+        var rows = await connection.QueryAsync<DetailRow>(new CommandDefinition(Dialect.FindAuthorizationsByTrackingId, new { Key = trackingId }, cancellationToken: ct));
+        return rows.Select(r => r.ToRecord()).ToList();
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<AuthorizationRecord>> FindAsync(AuthorizationLookup lookup, int limit, CancellationToken ct)
     {
         if (lookup.Members.Count == 0)
@@ -158,6 +166,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
 
         await connection.ExecuteAsync(new CommandDefinition(Dialect.DeleteAuthorizationKeys, new { authorization.Number }, tx, cancellationToken: ct));
         var keys = authorization.Members.Select(k => ("member", k.ToString())).Concat(authorization.Providers.Select(k => ("provider", k.ToString())))
+            .Concat(authorization.TrackingIds().Select(k => ("tracking", k)))
             .Distinct().Select(k => new { Kind = k.Item1, Key = k.Item2, authorization.Number }).ToList();
         if (keys.Count > 0)
         {

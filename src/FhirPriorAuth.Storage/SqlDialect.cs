@@ -136,6 +136,11 @@ public abstract class SqlDialect
             $"ORDER BY a.updated_at DESC{Limit("@Limit")}";
     }
 
+    /// <summary>Authorizations with the tracking id <c>@Key</c> (CDex attachments name their authorization by it).</summary>
+    public virtual string FindAuthorizationsByTrackingId =>
+        "SELECT a.detail AS Detail, a.row_version AS RowVersion FROM PriorAuthorization a " +
+        "WHERE a.authorization_number IN (SELECT authorization_number FROM AuthorizationKey WHERE kind = 'tracking' AND key_value = @Key)";
+
     /// <summary>Claims a submission's idempotency key and stores it; fails on the unique key for a replay.</summary>
     public virtual string InsertSubmission =>
         "INSERT INTO Submission (submission_id, authorization_number, idempotency_hash, bundle_identifier, received_at, request_body, request_compression, response_body, response_compression, warnings) " +

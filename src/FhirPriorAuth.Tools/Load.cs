@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.FollowUp;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Policy;
 using FhirPriorAuth.Core.Search;
@@ -138,11 +139,12 @@ internal static class Load
         await new MigrationRunner(dialect).MigrateAsync(ct);
         var resources = new SqlResourceStore(dialect);
         var submissions = Channel.CreateBounded<SubmissionRecord>(batch * 2);
-        var pas = new PriorAuthorizationService(
-            new PolicyEngine(PolicyLoader.LoadDirectory(options.GetValueOrDefault("policies", Path.Combine("examples", "policies")))),
-            new CapturedSubmissions(submissions.Writer),
-            new ResourceInteractions(resources, SearchParameterRegistry.Default, TimeProvider.System),
-            new NoValidation());
+        var policy = new PolicyEngine(PolicyLoader.LoadDirectory(options.GetValueOrDefault("policies", Path.Combine("examples", "policies"))));
+        var captured = new CapturedSubmissions(submissions.Writer);
+        var interactions = new ResourceInteractions(resources, SearchParameterRegistry.Default, TimeProvider.System);
+        var ledger = new FollowUpLedger(resources, interactions);
+        var pas = new PriorAuthorizationService(policy, captured, interactions, new NoValidation(), ledger,
+            new SupportingDocuments(captured, resources, interactions, policy, ledger));
         var generator = new PasRequestGenerator(File.ReadAllText(Template(options, version, "approval_pa_submit_request_payload.json")), Seed(options));
         var baseUrl = options.GetValueOrDefault("base-url", $"http://localhost:5080{BasePath(version)}");
 
@@ -501,6 +503,7 @@ internal static class Load
         public Task<byte[]?> FindResponseAsync(string idempotencyKey, CancellationToken ct) => Task.FromResult<byte[]?>(null);
         public Task<IReadOnlyList<AuthorizationRecord>> FindAsync(AuthorizationLookup lookup, int limit, CancellationToken ct) => Task.FromResult<IReadOnlyList<AuthorizationRecord>>([]);
         public Task<AuthorizationRecord?> ReadAsync(string number, CancellationToken ct) => Task.FromResult<AuthorizationRecord?>(null);
+        public Task<IReadOnlyList<AuthorizationRecord>> FindByTrackingIdAsync(string trackingId, CancellationToken ct) => Task.FromResult<IReadOnlyList<AuthorizationRecord>>([]);
         public Task<byte[]?> LatestResponseAsync(string number, CancellationToken ct) => Task.FromResult<byte[]?>(null);
 
         public async Task<bool> SaveAsync(SubmissionRecord submission, CancellationToken ct)

@@ -23,7 +23,7 @@ public sealed record ReviewerDecision(ReviewAction Action, string? Reason, decim
 /// with the decision as its output, and all of it is stored like a submission, in one transaction, so <c>$inquire</c>
 /// and the decision record see it at once.
 /// </summary>
-public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore resources, ResourceInteractions fhir)
+public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore resources, ResourceInteractions fhir, FollowUpLedger followUps)
 {
     /// <summary>Code of the Task output that carries the decision.</summary>
     public const string DecisionOutput = "review-decision";
@@ -74,28 +74,14 @@ public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore re
         {
             throw FhirException.Conflict($"Item {sequence} of authorization {number} is no longer pended.");
         }
-        if (await store.LatestResponseAsync(number, ct) is not { } latest)
-        {
-            throw FhirException.NotFound($"Authorization {number} has no response to update.");
-        }
+        var revision = await AuthorizationRevision.LoadAsync(store, authorization, ct);
 
         var now = fhir.Now();
         var final = new ItemDecision(sequence, decision.Action,
             decision.Reason ?? "Approved by a clinical reviewer.", null, null, null, human ? $"{ReviewerRule}{reviewer}" : AutoDecisionRule,
             RequestedQuantity: item.Decision.RequestedQuantity, AuthorizedQuantity: decision.AuthorizedQuantity, ReviewerNpi: decision.ReviewerNpi);
         authorization.Items = authorization.Items.Select(i => i.Sequence == sequence ? i with { Decision = final, DecidedAt = now } : i).ToList();
-        authorization.Status = PriorAuthorizationService.OverallStatus(authorization.Items);
-        authorization.UpdatedAt = now;
-
-        // The previous response holds the request's resources (the Claim and all it refers to) and the follow-ups sent.
-        var previous = (Bundle)FhirJson.Parse(latest, "Bundle");
-        var request = PasRequest.Read(RequestOf(previous), PasOperation.Submit);
-        var builder = new ClaimResponseBuilder(authorization.PasVersion, baseUrl, now);
-        var response = builder.Build(request, authorization, authorization.ClaimResponseId, ResourceInteractions.NewId).ClaimResponse;
-        // Follow-ups already sent stay the ones referred to; none are created by a reviewer.
-        response.CommunicationRequest = ((ClaimResponse)previous.Entry[0].Resource!).CommunicationRequest;
-        var responseVersion = authorization.ClaimResponseVersion;
-        authorization.ClaimResponseVersion = responseVersion + 1;
+        var (response, responseWrite, responseBundle) = revision.NextResponse(fhir, baseUrl, now);
 
         task.Status = Task.TaskStatus.Completed;
         task.BusinessStatus = new CodeableConcept(FollowUpTasks.CodeSystem, "decided", "Decided by a clinical reviewer");
@@ -106,18 +92,16 @@ public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore re
             Value = new CodeableConcept("https://codesystem.x12.org/005010/306", final.X12Code, final.X12Display) { Text = final.Reason },
         });
 
-        var responseBundle = new Bundle
-        {
-            Type = previous.Type,
-            Identifier = new Identifier("urn:fhirpriorauth:response-bundle", ResourceInteractions.NewId()),
-            Timestamp = now,
-            Entry = [new Bundle.EntryComponent { FullUrl = previous.Entry[0].FullUrl, Resource = response }, .. previous.Entry.Skip(1)],
-        };
+        // This Task is completed above; the item's other open follow-ups (its documentation requests) close with it.
+        authorization.FollowUps = authorization.FollowUps.Select(f => f.Reference == $"Task/{taskId}" ? f with { ClosedAt = now } : f).ToList();
+        var closing = await followUps.CloseSettledAsync(authorization, now, $"Item {sequence} was decided by clinical review.", null, null, ct);
+
         var record = new SubmissionRecord(ResourceInteractions.NewId(), $"review:{taskId}", null, now, authorization, IsNewAuthorization: false,
             [final],
             [
-                fhir.PrepareWrite(response, authorization.ClaimResponseId, responseVersion + 1, responseVersion, access: PriorAuthorizationService.Labels(authorization)),
+                responseWrite,
                 fhir.PrepareWrite(task, taskId, stored.Version + 1, stored.Version, access: labels),
+                .. closing,
             ],
             JsonSerializer.SerializeToUtf8Bytes(new { reviewer, task = taskId, decision = final.X12Code }), FhirJson.ToBytes(responseBundle), []);
         try
@@ -139,13 +123,4 @@ public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore re
 
     /// <summary>The rule id of a decision the server made by itself (<see cref="FollowUpSettings.AutoDecideReviewsAfter"/>).</summary>
     public const string AutoDecisionRule = "auto-decide";
-
-    /// <summary>A request Bundle rebuilt from a response: the Claim and the resources after it, as they were sent.</summary>
-    private static Bundle RequestOf(Bundle response) => new()
-    {
-        Type = Bundle.BundleType.Collection,
-        Identifier = response.Identifier,
-        Timestamp = response.Timestamp,
-        Entry = response.Entry.SkipWhile(e => e.Resource is not Claim).ToList(),
-    };
 }

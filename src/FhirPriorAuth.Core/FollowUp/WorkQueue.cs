@@ -8,6 +8,9 @@ public static class WorkKinds
 
     /// <summary>Demo and conformance runs only: approve a clinical review nobody decided (subject: <c>Task/id</c>).</summary>
     public const string AutoDecide = "auto-decide";
+
+    /// <summary>Search the requesting provider's EHR for the documents an authorization waits for (subject: the authorization number).</summary>
+    public const string PullDocuments = "pull-documents";
 }
 
 /// <summary>Follow-up settings the decision path needs.</summary>
@@ -15,7 +18,16 @@ public static class WorkKinds
 /// When set (demo and conformance runs only, off by default), a clinical review still open this long after the pend
 /// is approved by the server itself, so a pended workflow (Inferno's) completes unattended.
 /// </param>
-public sealed record FollowUpSettings(TimeSpan? AutoDecideReviewsAfter = null);
+/// <param name="EhrBudget">How long <c>$submit</c> waits for the EHR before it pends and leaves the search to the worker.</param>
+/// <param name="PullInterval">How long after an EHR search found nothing it is made again, until the item is due.</param>
+public sealed record FollowUpSettings(TimeSpan? AutoDecideReviewsAfter = null, TimeSpan? EhrBudget = null, TimeSpan? PullInterval = null)
+{
+    /// <summary>The EHR budget of <c>$submit</c>: 3 seconds unless set.</summary>
+    public TimeSpan Budget => EhrBudget ?? TimeSpan.FromSeconds(3);
+
+    /// <summary>The time between EHR searches that found nothing: 1 hour unless set.</summary>
+    public TimeSpan Interval => PullInterval ?? TimeSpan.FromHours(1);
+}
 
 /// <summary>One piece of background work, durable in the database until it is done.</summary>
 /// <param name="Id">Unique id.</param>

@@ -55,6 +55,12 @@ public sealed class AuthorizationRecord
     /// <summary>Every item ever submitted, with its current decision.</summary>
     public List<AuthorizationItem> Items { get; set; } = [];
 
+    /// <summary>The follow-ups opened for its items (documentation requests, clinical reviews), open and closed.</summary>
+    public List<FollowUpRecord> FollowUps { get; set; } = [];
+
+    /// <summary>DocumentReferences received for it after the request (attachments, documents pulled from the EHR).</summary>
+    public List<string> Documents { get; set; } = [];
+
     /// <summary>When the first request was received.</summary>
     public DateTimeOffset ReceivedAt { get; set; }
 
@@ -63,6 +69,16 @@ public sealed class AuthorizationRecord
 
     /// <summary>Optimistic-concurrency counter; a save expects the value it read.</summary>
     public int RowVersion { get; set; }
+
+    /// <summary>
+    /// The values a provider may quote as a CDex <c>TrackingId</c> to attach documents to it: the authorization number,
+    /// its Claim identifiers, and the ids (identifier values) of its documentation requests and Tasks.
+    /// </summary>
+    public IEnumerable<string> TrackingIds() =>
+        ClaimIdentifiers.Select(i => i.Value)
+            .Concat(FollowUps.Where(f => f.Kind == FollowUpKinds.Documentation).Select(f => f.Id))
+            .Prepend(Number)
+            .Distinct(StringComparer.Ordinal);
 }
 
 /// <summary>An item of an authorization and its current decision.</summary>
@@ -74,6 +90,31 @@ public sealed class AuthorizationRecord
 /// <param name="DecidedAt">When the decision was made.</param>
 public sealed record AuthorizationItem(int Sequence, IReadOnlyList<string> Codes, string? ServiceStart, string? ServiceEnd,
     ItemDecision Decision, DateTimeOffset DecidedAt);
+
+/// <summary>A follow-up resource opened for one item, and when it was closed.</summary>
+/// <param name="Sequence">The item it is about.</param>
+/// <param name="Kind">What it waits for (<see cref="FollowUpKinds"/>).</param>
+/// <param name="Reference">The resource, <c>Type/id</c>.</param>
+/// <param name="OpenedAt">When it was opened.</param>
+/// <param name="ClosedAt">When it was closed, if it is.</param>
+public sealed record FollowUpRecord(int Sequence, string Kind, string Reference, DateTimeOffset OpenedAt, DateTimeOffset? ClosedAt = null)
+{
+    /// <summary>The resource's id.</summary>
+    public string Id => Reference[(Reference.IndexOf('/', StringComparison.Ordinal) + 1)..];
+
+    /// <summary>The resource's type.</summary>
+    public string ResourceType => Reference[..Reference.IndexOf('/', StringComparison.Ordinal)];
+}
+
+/// <summary>The kinds of follow-up an item can wait on.</summary>
+public static class FollowUpKinds
+{
+    /// <summary>The provider is asked for documents (PAS CommunicationRequest and Task).</summary>
+    public const string Documentation = "documentation";
+
+    /// <summary>A clinical reviewer is to decide (the payer's review Task).</summary>
+    public const string Review = "review";
+}
 
 /// <summary>Everything one <c>$submit</c> produces, written in one transaction.</summary>
 /// <param name="Id">The submission's id.</param>
@@ -118,6 +159,9 @@ public interface IAuthorizationStore
 
     /// <summary>Reads one authorization by number, or null.</summary>
     Task<AuthorizationRecord?> ReadAsync(string number, CancellationToken ct);
+
+    /// <summary>Authorizations one of whose <see cref="AuthorizationRecord.TrackingIds"/> is <paramref name="trackingId"/>.</summary>
+    Task<IReadOnlyList<AuthorizationRecord>> FindByTrackingIdAsync(string trackingId, CancellationToken ct);
 
     /// <summary>The response Bundle of the latest submission for an authorization, or null.</summary>
     Task<byte[]?> LatestResponseAsync(string number, CancellationToken ct);

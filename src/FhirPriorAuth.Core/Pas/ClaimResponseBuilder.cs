@@ -7,7 +7,12 @@ namespace FhirPriorAuth.Core.Pas;
 /// <summary>The resources a decision produces, with the fullUrls they get in the response Bundle.</summary>
 /// <param name="ClaimResponse">The ClaimResponse (first entry).</param>
 /// <param name="FollowUps">CommunicationRequests and Tasks for items pended for documentation.</param>
-public sealed record DecisionResources(ClaimResponse ClaimResponse, IReadOnlyList<DomainResource> FollowUps);
+public sealed record DecisionResources(ClaimResponse ClaimResponse, IReadOnlyList<FollowUpResource> FollowUps);
+
+/// <summary>A follow-up resource and the item it is about.</summary>
+/// <param name="Sequence">The Claim item sequence.</param>
+/// <param name="Resource">The CommunicationRequest or Task.</param>
+public sealed record FollowUpResource(int Sequence, DomainResource Resource);
 
 /// <summary>
 /// Builds the PAS ClaimResponse for an authorization's current item decisions, and the CommunicationRequest and Task
@@ -88,7 +93,7 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
             response.Adjudication.Add(Adjudication(authorization, OverallDecision(authorization)));
         }
 
-        var followUps = new List<DomainResource>();
+        var followUps = new List<FollowUpResource>();
         foreach (var item in items)
         {
             var claimItem = claim.Item.FirstOrDefault(i => i.Sequence == item.Sequence);
@@ -105,8 +110,8 @@ public sealed class ClaimResponseBuilder(PasVersion version, string baseUrl, Dat
             {
                 var communication = DocumentationRequest(request, item, needed, newId());
                 var task = DocumentationTask(request, item, needed, newId());
-                followUps.Add(communication);
-                followUps.Add(task);
+                followUps.Add(new FollowUpResource(item.Sequence, communication));
+                followUps.Add(new FollowUpResource(item.Sequence, task));
                 response.CommunicationRequest.Add(new ResourceReference(FullUrl(communication)));
             }
         }

@@ -19,7 +19,10 @@ public sealed class PriorAuthorizationService(
     IAuthorizationStore store,
     ResourceInteractions interactions,
     IPasValidator validator,
-    FollowUpSettings? followUp = null)
+    FollowUpLedger followUps,
+    SupportingDocuments documents,
+    FollowUpSettings? settings = null,
+    IDocumentSource? ehr = null)
 {
     private const int MaxSaveAttempts = 3;
 
@@ -47,7 +50,8 @@ public sealed class PriorAuthorizationService(
             {
                 return replay;
             }
-            var submission = await DecideAsync(request, report, key, rawBody, version, baseUrl, access, ct);
+            var submission = await DecideAsync(request, report, key, rawBody, version, baseUrl, access, null, ct);
+            submission = await PullDocumentsAsync(submission, pulled => DecideAsync(request, report, key, rawBody, version, baseUrl, access, pulled, ct), ct);
             try
             {
                 if (await store.SaveAsync(submission, ct))
@@ -182,8 +186,61 @@ public sealed class PriorAuthorizationService(
         return report;
     }
 
+    /// <summary>Documents found in the provider's EHR during a submission, and the items that waited for them.</summary>
+    private sealed record PulledDocuments(DocumentSearch Search, IReadOnlySet<int> Waiting);
+
+    /// <summary>
+    /// When items wait for documents and the requesting provider's EHR is known, the EHR is searched within the budget and
+    /// the submission decided again with what it has. Whatever still waits is left to the worker: at once when the EHR
+    /// failed or was too slow, after the pull interval when it had nothing. A failing EHR never fails a submission.
+    /// </summary>
+    private async Task<SubmissionRecord> PullDocumentsAsync(SubmissionRecord submission, Func<PulledDocuments, Task<SubmissionRecord>> decideWith,
+        CancellationToken ct)
+    {
+        var now = submission.ReceivedAt;
+        if (ehr is null || DocumentQuery.For(submission.Authorization, submission.Authorization.Items.Select(i => i.Decision), now) is not { } query
+            || !ehr.Serves(query.Providers))
+        {
+            return submission;
+        }
+        var waiting = submission.Authorization.Items.Where(i => i.Decision is { Action: ReviewAction.Pended, Pend: PendReason.Documentation })
+            .Select(i => i.Sequence).ToHashSet();
+        DocumentSearch? found = null;
+        string outcome;
+        using (var budget = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            budget.CancelAfter((settings ?? new FollowUpSettings()).Budget);
+            try
+            {
+                found = await ehr.FindAsync(query, budget.Token);
+                outcome = $"found {found.Documents.Count} document(s)";
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                outcome = budget.IsCancellationRequested ? "no answer within the budget; continued in the background" : $"failed: {e.Message}";
+            }
+        }
+        if (found is { Documents.Count: > 0 })
+        {
+            submission = await decideWith(new PulledDocuments(found, waiting));
+        }
+        var authorization = submission.Authorization;
+        var work = new List<WorkItem>(submission.Work ?? []);
+        if (authorization.Items.Any(i => i.Decision is { Action: ReviewAction.Pended, Pend: PendReason.Documentation }))
+        {
+            work.Add(WorkItem.New(WorkKinds.PullDocuments, authorization.Number, found is null ? now : now + (settings ?? new FollowUpSettings()).Interval));
+        }
+        var audit = FollowUpAudit.Event("ehr-pull", $"EHR search for authorization {authorization.Number}: {outcome}.", found is not null,
+            [new ResourceReference { Identifier = new Identifier(FollowUpAudit.AuthorizationSystem, authorization.Number) }], now);
+        return submission with
+        {
+            Work = work,
+            Resources = [.. submission.Resources, interactions.PrepareWrite(audit, audit.Id!, 1, 0)],
+        };
+    }
+
     private async Task<SubmissionRecord> DecideAsync(PasRequest request, PasValidationReport report, string key, byte[] rawBody,
-        PasVersion version, string baseUrl, AccessScope access, CancellationToken ct)
+        PasVersion version, string baseUrl, AccessScope access, PulledDocuments? pulled, CancellationToken ct)
     {
         var now = interactions.Now();
         var claim = request.Claim;
@@ -211,13 +268,26 @@ public sealed class PriorAuthorizationService(
                     cancelAll ? "Cancelled: the requester cancelled the whole authorization." : "Cancelled by the requester.",
                     null, null, null, "cancelled-by-requester", RequestedQuantity: item.Quantity?.Value));
             }
-            else if (existing is null || !previousItems.ContainsKey(sequence) || item.GetExtension(PasUrls.InfoChanged) is not null)
+            // Items pended for documentation are decided again on any update: it may carry the document.
+            else if (existing is null || !previousItems.TryGetValue(sequence, out var previous) || item.GetExtension(PasUrls.InfoChanged) is not null
+                || previous.Decision is { Action: ReviewAction.Pended, Pend: PendReason.Documentation })
             {
                 toDecide.Add(sequence);
             }
         }
-        var policyRequest = new PolicyRequest(claim, request.Bundle, request.Resolve, now);
-        decisions.AddRange(policy.Decide(policyRequest, toDecide));
+        authorization.Members = Merge(authorization.Members, request.Members);
+        authorization.Providers = Merge(authorization.Providers, request.Providers);
+        authorization.Insurers = Merge(authorization.Insurers, request.Insurers);
+
+        // Documents pulled from the EHR are read beside the request's own, and cited by the items they settle.
+        var accepted = pulled is null ? null
+            : documents.Accept(pulled.Search.Documents, new DocumentOrigin(DocumentOrigin.Ehr, pulled.Search.Ehr, pulled.Search.Queries), authorization, baseUrl, now);
+        var policyBundle = accepted is null ? request.Bundle : new Bundle { Type = request.Bundle.Type, Entry = [.. request.Bundle.Entry, .. accepted.Entries] };
+        var policyRequest = new PolicyRequest(claim, policyBundle, request.Resolve, now);
+        decisions.AddRange(policy.Decide(policyRequest, toDecide).Select(d =>
+            accepted is not null && pulled!.Waiting.Contains(d.Sequence) && d is not { Action: ReviewAction.Pended, Pend: PendReason.Documentation }
+                ? d with { Reason = $"{d.Reason} Documentation found in the provider's EHR: {string.Join(", ", accepted.References)}." }
+                : d));
 
         foreach (var decision in decisions)
         {
@@ -241,9 +311,6 @@ public sealed class PriorAuthorizationService(
         authorization.Status = OverallStatus(authorization.Items);
         authorization.Expedited = IsExpedited(claim);
         authorization.UpdatedAt = now;
-        authorization.Members = Merge(authorization.Members, request.Members);
-        authorization.Providers = Merge(authorization.Providers, request.Providers);
-        authorization.Insurers = Merge(authorization.Insurers, request.Insurers);
         authorization.ClaimUrls = authorization.ClaimUrls.Append(request.ClaimFullUrl).Distinct().ToList();
         authorization.ClaimIdentifiers = Merge(authorization.ClaimIdentifiers,
             claim.Identifier.Where(i => i.Value is not null).Select(i => new IdentifierKey(i.System, i.Value!)).ToList());
@@ -264,19 +331,28 @@ public sealed class PriorAuthorizationService(
             interactions.PrepareWrite(storedClaim, claimId, 1, 0, access: labels),
             interactions.PrepareWrite(built.ClaimResponse, authorization.ClaimResponseId, responseVersion + 1, responseVersion, access: labels),
         };
-        writes.AddRange(built.FollowUps.Select(r => interactions.PrepareWrite(r, r.Id!, 1, 0, access: labels)));
-
-        // Clinical reviews wait in the payer's own queue: their Tasks are not sent to the provider nor visible to it.
-        var reviewTasks = decisions.Where(d => d.Action == ReviewAction.Pended && d.Pend == PendReason.ClinicalReview)
-            .Select(d => FollowUpTasks.ReviewTask(ResourceInteractions.NewId(), authorization, claimId, d.Sequence, d.Reason, now)).ToList();
-        writes.AddRange(reviewTasks.Select(t => interactions.PrepareWrite(t, t.Id!, 1, 0, access: [ReviewQueueLabel])));
-        // Every Task that waits gets escalated when its decision clock runs out, unless it is closed by then.
-        var work = built.FollowUps.OfType<Hl7.Fhir.Model.Task>().Concat(reviewTasks)
-            .Select(t => WorkItem.New(WorkKinds.EscalateTask, $"Task/{t.Id}", FollowUpTasks.Due(t) ?? now)).ToList();
-        if (followUp?.AutoDecideReviewsAfter is { } delay)
+        writes.AddRange(built.FollowUps.Select(f => interactions.PrepareWrite(f.Resource, f.Resource.Id!, 1, 0, access: labels)));
+        if (accepted is not null)
         {
-            work.AddRange(reviewTasks.Select(t => WorkItem.New(WorkKinds.AutoDecide, $"Task/{t.Id}", now + delay)));
+            writes.AddRange(accepted.Writes);
+            authorization.Documents.AddRange(accepted.References.Select(r => r["DocumentReference/".Length..]));
         }
+
+        // An update's response asks again for every document still missing: the earlier requests are replaced, and
+        // those of items it decided are completed, citing the documents the update carried.
+        if (existing is not null)
+        {
+            var carried = request.Bundle.Entry.Where(e => e.Resource is DocumentReference && e.FullUrl is not null).Select(e => e.FullUrl!).ToList();
+            writes.AddRange(await followUps.CloseSettledAsync(authorization, now, "Settled by a Claim Update.",
+                f => f.Kind == FollowUpKinds.Documentation, carried, ct));
+        }
+        authorization.FollowUps.AddRange(built.FollowUps.Select(f =>
+            new FollowUpRecord(f.Sequence, FollowUpKinds.Documentation, $"{f.Resource.TypeName}/{f.Resource.Id}", now)));
+        var (reviewWrites, work) = followUps.OpenReviews(authorization, claimId, decisions, now);
+        writes.AddRange(reviewWrites);
+        // Every Task that waits gets escalated when its decision clock runs out, unless it is closed by then.
+        work.AddRange(built.FollowUps.Select(f => f.Resource).OfType<Hl7.Fhir.Model.Task>()
+            .Select(t => WorkItem.New(WorkKinds.EscalateTask, $"Task/{t.Id}", FollowUpTasks.Due(t) ?? now)));
 
         var responseBundle = ResponseBundle(request, built, builder, now);
         return new SubmissionRecord(ResourceInteractions.NewId(), key,
@@ -307,7 +383,7 @@ public sealed class PriorAuthorizationService(
         bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = builder.FullUrl(built.ClaimResponse), Resource = built.ClaimResponse });
         foreach (var followUp in built.FollowUps)
         {
-            bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = builder.FullUrl(followUp), Resource = followUp });
+            bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = builder.FullUrl(followUp.Resource), Resource = followUp.Resource });
         }
         foreach (var entry in request.Closure(request.ClaimEntry))
         {

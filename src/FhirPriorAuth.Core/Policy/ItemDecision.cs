@@ -41,6 +41,7 @@ public enum PendReason
 /// <param name="NoAuthRequired">True when approved because the service needs no authorization.</param>
 /// <param name="RejectReason">X12 901 reject reason when the item could not be processed as sent (a business error, AAA).</param>
 /// <param name="ReviewerNpi">The NPI of the clinical reviewer who decided, when a person did.</param>
+/// <param name="DocumentsWithinDays">How recent the documents wanted must be, in days, when pended for documentation.</param>
 public sealed record ItemDecision(
     int Sequence,
     ReviewAction Action,
@@ -55,7 +56,8 @@ public sealed record ItemDecision(
     decimal? AuthorizedQuantity = null,
     bool NoAuthRequired = false,
     string? RejectReason = null,
-    string? ReviewerNpi = null)
+    string? ReviewerNpi = null,
+    int? DocumentsWithinDays = null)
 {
     /// <summary>The X12 306 code.</summary>
     public string X12Code => Action switch

@@ -98,7 +98,8 @@ public sealed class PolicyEngine(PolicySet policies)
     {
         ItemDecision Make(ReviewAction action, string text, PendReason pend = PendReason.None) =>
             new(sequence, action, text, decision.ReasonCode, policy.Id, policy.Version, ruleId, pend,
-                pend == PendReason.Documentation ? documentation?.Loinc : null, quantity);
+                pend == PendReason.Documentation ? documentation?.Loinc : null, quantity,
+                DocumentsWithinDays: pend == PendReason.Documentation ? documentation?.WithinDays : null);
 
         switch (decision.Action)
         {

@@ -24,6 +24,7 @@ public sealed partial class SearchParameterRegistry
         ["DocumentReference"] = ["identifier", "patient", "subject", "type", "category", "status", "date", "author", "custodian", "period"],
         ["CommunicationRequest"] = ["identifier", "patient", "subject", "status", "category", "based-on", "requester", "recipient", "sender", "authored"],
         ["Subscription"] = ["status", "url", "criteria", "type", "payload"],
+        ["Provenance"] = ["target", "recorded", "agent", "entity"],
         ["AuditEvent"] = ["date", "entity", "entity-type", "outcome", "type", "subtype", "action", "address", "altid"],
     };
 

@@ -25,7 +25,7 @@ public enum FhirAction
     Submit,
     /// <summary>POST Claim/$inquire.</summary>
     Inquire,
-    /// <summary>POST DocumentReference/$submit-attachment (CDex).</summary>
+    /// <summary>POST [base]/$submit-attachment (CDex).</summary>
     SubmitAttachment,
     /// <summary>A reviewer records a decision on a pended item (update of its Task).</summary>
     ReviewerDecision,

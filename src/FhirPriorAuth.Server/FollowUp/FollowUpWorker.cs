@@ -16,6 +16,12 @@ public sealed class FollowUpOptions
 
     /// <summary>Demo and conformance runs only: approve clinical reviews still open this long after the pend (off when unset).</summary>
     public TimeSpan? AutoDecideReviewsAfter { get; set; }
+
+    /// <summary>How long <c>$submit</c> waits for a provider's EHR before it pends (3 s unless set).</summary>
+    public TimeSpan? EhrBudget { get; set; }
+
+    /// <summary>How long after an EHR search that found nothing it is made again (1 h unless set).</summary>
+    public TimeSpan? PullInterval { get; set; }
 }
 
 /// <summary>

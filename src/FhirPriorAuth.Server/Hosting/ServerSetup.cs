@@ -46,11 +46,15 @@ public static class ServerSetup
         // After StartupWork, whose start migrates the database the worker reads.
         var followUp = builder.Configuration.GetSection("FollowUp").Get<FollowUpOptions>() ?? new FollowUpOptions();
         builder.Services.AddSingleton(followUp);
-        builder.Services.AddSingleton(new FollowUpSettings(followUp.AutoDecideReviewsAfter));
+        builder.Services.AddSingleton(new FollowUpSettings(followUp.AutoDecideReviewsAfter, followUp.EhrBudget, followUp.PullInterval));
+        builder.Services.AddSingleton<FollowUpLedger>();
+        builder.Services.AddSingleton<SupportingDocuments>();
         builder.Services.AddSingleton<IWorkQueue>(sp => new SqlWorkQueue(dialect, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<FollowUpWork>();
         builder.Services.AddSingleton<ReviewDecisions>();
         builder.Services.AddSingleton(new FhirOperationRegistration("Task", "complete", ReviewEndpoints.OperationUrl));
+        builder.Services.AddSingleton<Attachments>();
+        builder.Services.AddSingleton(new FhirOperationRegistration(null, "submit-attachment", AttachmentEndpoints.OperationUrl));
         builder.Services.AddSingleton<FollowUpWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<FollowUpWorker>());
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
@@ -77,7 +81,7 @@ public static class ServerSetup
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         foreach (var (prefix, version) in PasSetup.Bases)
         {
-            app.MapFhirRest(prefix, version).MapPas(prefix, version).MapReview(prefix);
+            app.MapFhirRest(prefix, version).MapPas(prefix, version).MapReview(prefix).MapAttachments(prefix);
         }
         app.MapTokenEndpoints(PasSetup.Bases.Select(b => b.Prefix));
         return app;

@@ -1,0 +1,33 @@
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.FollowUp;
+using FhirPriorAuth.Core.Security;
+using FhirPriorAuth.Server.Fhir;
+using FhirPriorAuth.Server.Security;
+using Hl7.Fhir.Model;
+
+namespace FhirPriorAuth.Server.FollowUp;
+
+/// <summary><c>POST [base]/$submit-attachment</c>: CDex attachments for a pended prior authorization.</summary>
+public static class AttachmentEndpoints
+{
+    /// <summary>Canonical URL of CDex's OperationDefinition.</summary>
+    public const string OperationUrl = "http://hl7.org/fhir/us/davinci-cdex/OperationDefinition/submit-attachment";
+
+    /// <summary>Maps the operation on <paramref name="fhir"/>, the REST group of the base at <paramref name="prefix"/>.</summary>
+    public static RouteGroupBuilder MapAttachments(this RouteGroupBuilder fhir, string prefix)
+    {
+        fhir.MapPost("/$submit-attachment", async (HttpContext http, Attachments attachments) =>
+        {
+            var raw = await FhirHttp.ReadJsonBodyAsync(http);
+            if (FhirJson.Parse(raw, "Parameters") is not Parameters parameters)
+            {
+                throw FhirException.BadRequest("The body must be a Parameters resource.");
+            }
+            var access = http.Access();
+            var outcome = await attachments.SubmitAsync(AttachmentSubmission.Read(parameters), raw, access.Scope, access.Caller.ClientId,
+                FhirHttp.BaseUrl(http, prefix), http.RequestAborted);
+            await FhirHttp.WriteResourceAsync(http, outcome);
+        }).Performs(FhirAction.SubmitAttachment, "DocumentReference");
+        return fhir;
+    }
+}
