@@ -137,6 +137,41 @@ public sealed class FollowUpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AClaimUpdateThatPendsAnItemForReviewAgain_KeepsItsOpenReviewTask()
+    {
+        // The Inferno Claim Update example with a procedure no rule covers: both items wait for a clinical reviewer.
+        string Request(string authorizationNumber)
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(PasHttp.Fresh(PasHttp.Example("2.2.1", "must_support_pa_submit_request_payload-2.json")))!;
+            var order = node["entry"]!.AsArray().Select(e => e!["resource"]!).First(r => r["resourceType"]!.GetValue<string>() == "ServiceRequest");
+            order["code"]!["coding"]![0]!["code"] = "27447";
+            foreach (var item in node["entry"]![0]!["resource"]!["item"]!.AsArray())
+            {
+                item!["productOrService"]!["coding"]![0]!["code"] = "27447";
+                foreach (var extension in item["extension"]!.AsArray().Where(e => e!["url"]!.GetValue<string>().EndsWith("extension-authorizationNumber", StringComparison.Ordinal)))
+                {
+                    extension!["valueString"] = authorizationNumber;
+                }
+            }
+            return node.ToJsonString();
+        }
+        var first = Request("none-yet");
+        var response = await (await _server.Client.Submit("2.2.1", first)).AssertResponseBundle(first);
+        var number = ((ClaimResponse)response.Entry[0].Resource).PreAuthRef;
+        var before = await ReviewTasksAsync(number);
+        Assert.Equal(2, before.Count);
+
+        var update = Request(number);
+        var updated = await (await _server.Client.Submit("2.2.1", update)).AssertResponseBundle(update);
+
+        Assert.Equal(number, ((ClaimResponse)updated.Entry[0].Resource).PreAuthRef);
+        Assert.All(updated.ReviewActions(), code => Assert.Equal("A4", code));
+        var after = await ReviewTasksAsync(number);
+        Assert.Equal(before.Select(t => t.Id).Order(), after.Select(t => t.Id).Order());
+        Assert.All(after, t => Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Requested, t.Status));
+    }
+
+    [Fact]
     public async Task WithTheDemoSetting_AReviewNobodyDecides_IsApprovedByTheServer_NotAsAHumanReview()
     {
         await _server.DisposeAsync();
@@ -199,28 +234,9 @@ public sealed class FollowUpTests : IAsyncLifetime
         return await (await _server.Client.GetAsync($"fhir/Task/{id}")).ReadAs<Hl7.Fhir.Model.Task>();
     }
 
-    /// <summary>One pass of the worker, then until the background loop (woken by the clock) has nothing left either.</summary>
-    private async Task RunWorkerAsync()
-    {
-        var worker = _server.Services.GetRequiredService<FollowUpWorker>();
-        var queue = _server.Services.GetRequiredService<IWorkQueue>();
-        await worker.RunOnceAsync(default);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((await queue.PendingAsync(1000, default)).Any(w => w.NotBefore <= _clock.GetUtcNow()) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-            await worker.RunOnceAsync(default);
-        }
-    }
+    private Task RunWorkerAsync() => _server.RunWorkerAsync(_clock.GetUtcNow());
 
-    // Read from the store: after the clock moves, the test's bearer tokens would look expired to the server.
-    private async Task<Hl7.Fhir.Model.Task> StoredTaskAsync(string id) =>
-        FhirJson.Parse<Hl7.Fhir.Model.Task>((await _server.Services.GetRequiredService<IResourceStore>().ReadAsync("Task", id, null, default))!.Json.Span);
+    private Task<Hl7.Fhir.Model.Task> StoredTaskAsync(string id) => _server.StoredAsync<Hl7.Fhir.Model.Task>(id);
 
-    private async Task<List<Resource>> SearchStoredAsync(string type, string query)
-    {
-        var (parsed, _) = new SearchQueryParser(SearchParameterRegistry.Default).Parse(type, ResourceInteractions.ParseQueryString(query));
-        var page = await _server.Services.GetRequiredService<IResourceStore>().SearchAsync(parsed, default);
-        return page.Resources.Select(r => FhirJson.Parse(r.Json.Span, type)).ToList();
-    }
+    private Task<List<Resource>> SearchStoredAsync(string type, string query) => _server.SearchStoredAsync(type, query);
 }

@@ -44,19 +44,7 @@ public static class ServerSetup
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddHostedService<StartupWork>();
         // After StartupWork, whose start migrates the database the worker reads.
-        var followUp = builder.Configuration.GetSection("FollowUp").Get<FollowUpOptions>() ?? new FollowUpOptions();
-        builder.Services.AddSingleton(followUp);
-        builder.Services.AddSingleton(new FollowUpSettings(followUp.AutoDecideReviewsAfter, followUp.EhrBudget, followUp.PullInterval));
-        builder.Services.AddSingleton<FollowUpLedger>();
-        builder.Services.AddSingleton<SupportingDocuments>();
-        builder.Services.AddSingleton<IWorkQueue>(sp => new SqlWorkQueue(dialect, sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton<FollowUpWork>();
-        builder.Services.AddSingleton<ReviewDecisions>();
-        builder.Services.AddSingleton(new FhirOperationRegistration("Task", "complete", ReviewEndpoints.OperationUrl));
-        builder.Services.AddSingleton<Attachments>();
-        builder.Services.AddSingleton(new FhirOperationRegistration(null, "submit-attachment", AttachmentEndpoints.OperationUrl));
-        builder.Services.AddSingleton<FollowUpWorker>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<FollowUpWorker>());
+        builder.Services.AddFollowUp(builder.Configuration, dialect);
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
         return builder;
     }
