@@ -15,6 +15,9 @@ internal sealed class ResourceRow
     public byte[]? Body { get; set; }
     public long Sequence { get; set; }
 
+    /// <summary>The search's sort key (searches only).</summary>
+    public long SortKey { get; set; }
+
     public StoredResource ToStored() => new(ResourceType, Id, Version, new DateTimeOffset(LastUpdated, TimeSpan.Zero),
         IsDeleted, Body is null ? ReadOnlyMemory<byte>.Empty : BodyCodec.Decode(Body, Compression));
 }

@@ -38,6 +38,17 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<RecordedStep>> ReadStepsAsync(string number, CancellationToken ct)
+    {
+        await using var connection = await Dialect.OpenAsync(ct);
+        var steps = await connection.QueryAsync<StepRow>(new CommandDefinition(Dialect.ReadSteps, new { Number = number }, cancellationToken: ct));
+        var decisions = (await connection.QueryAsync<DecisionRow>(new CommandDefinition(Dialect.ReadStepDecisions, new { Number = number }, cancellationToken: ct)))
+            .ToLookup(d => d.SubmissionId);
+        return steps.Select(s => new RecordedStep(s.Id, s.Kind, new DateTimeOffset(s.ReceivedAt, TimeSpan.Zero),
+            decisions[s.Id].OrderBy(d => d.Sequence).Select(d => new RecordedDecision(d.Sequence, d.ReviewAction, d.PolicyId, d.PolicyVersion, d.RuleId, d.Reason)).ToList())).ToList();
+    }
+
+    /// <inheritdoc />
     public async Task<AuthorizationRecord?> ReadAsync(string number, CancellationToken ct)
     {
         await using var connection = await Dialect.OpenAsync(ct);
@@ -134,6 +145,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
                 ResponseBody = response,
                 ResponseCompression = responseCompression,
                 Warnings = submission.Warnings.Count == 0 ? null : string.Join("\n", submission.Warnings),
+                submission.Kind,
             }, tx, cancellationToken: ct));
         }
         catch (DbException e) when (Dialect.IsUniqueViolation(e))
@@ -204,6 +216,24 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         public int Compression { get; set; }
 
         public byte[] Decode() => BodyCodec.Decode(Body, Compression);
+    }
+
+    private sealed class StepRow
+    {
+        public string Id { get; set; } = "";
+        public string Kind { get; set; } = "";
+        public long ReceivedAt { get; set; }
+    }
+
+    private sealed class DecisionRow
+    {
+        public string SubmissionId { get; set; } = "";
+        public int Sequence { get; set; }
+        public string ReviewAction { get; set; } = "";
+        public string? PolicyId { get; set; }
+        public string? PolicyVersion { get; set; }
+        public string RuleId { get; set; } = "";
+        public string Reason { get; set; } = "";
     }
 
     private sealed class DetailRow

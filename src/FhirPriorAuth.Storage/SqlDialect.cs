@@ -143,8 +143,17 @@ public abstract class SqlDialect
 
     /// <summary>Claims a submission's idempotency key and stores it; fails on the unique key for a replay.</summary>
     public virtual string InsertSubmission =>
-        "INSERT INTO Submission (submission_id, authorization_number, idempotency_hash, bundle_identifier, received_at, request_body, request_compression, response_body, response_compression, warnings) " +
-        "VALUES (@Id, @Number, @Hash, @BundleIdentifier, @ReceivedAt, @RequestBody, @RequestCompression, @ResponseBody, @ResponseCompression, @Warnings)";
+        "INSERT INTO Submission (submission_id, authorization_number, idempotency_hash, bundle_identifier, received_at, request_body, request_compression, response_body, response_compression, warnings, kind) " +
+        "VALUES (@Id, @Number, @Hash, @BundleIdentifier, @ReceivedAt, @RequestBody, @RequestCompression, @ResponseBody, @ResponseCompression, @Warnings, @Kind)";
+
+    /// <summary>An authorization's steps, oldest first.</summary>
+    public virtual string ReadSteps =>
+        "SELECT submission_id AS Id, kind AS Kind, received_at AS ReceivedAt FROM Submission WHERE authorization_number = @Number ORDER BY received_at, submission_id";
+
+    /// <summary>An authorization's recorded decisions.</summary>
+    public virtual string ReadStepDecisions =>
+        "SELECT submission_id AS SubmissionId, item_sequence AS Sequence, review_action AS ReviewAction, policy_id AS PolicyId, " +
+        "policy_version AS PolicyVersion, rule_id AS RuleId, reason AS Reason FROM ItemDecision WHERE authorization_number = @Number";
 
     /// <summary>The stored response of a replayed submission.</summary>
     public virtual string ReadSubmissionResponse =>

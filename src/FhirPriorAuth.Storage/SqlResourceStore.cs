@@ -169,7 +169,7 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
         if (rows.Count > query.Count && query.Count > 0)
         {
             var last = rows[query.Count - 1];
-            next = new SearchCursor(last.LastUpdated, last.Sequence);
+            next = new SearchCursor(last.SortKey, last.Sequence);
         }
         return new SearchPage(rows.Take(query.Count).Select(r => r.ToStored()).ToList(), next);
     }

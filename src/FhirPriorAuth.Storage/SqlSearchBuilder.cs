@@ -36,15 +36,19 @@ public sealed class SqlSearchBuilder(SqlDialect dialect)
             where.Append(" AND (").Append(Criterion(query.ResourceType, criterion, Param, driver)).Append(')');
             driver = false;
         }
+        // The sort key: the version's time, or the earliest value of a date parameter (none sorts last either way).
+        var key = query.SortBy is not { } sortBy ? "r.last_updated"
+            : $"COALESCE((SELECT MIN(d.start_ticks) FROM DateIndex d{dialect.ProbeBySurrogateId("DateIndex")} WHERE d.surrogate_id = r.surrogate_id " +
+              $"AND d.resource_type = @Type AND d.param = {Param(sortBy.Name)}), {Param(query.Descending ? long.MinValue : long.MaxValue)})";
         if (query.After is { } after)
         {
             var (cmp, sort, seq) = (query.Descending ? "<" : ">", Param(after.SortValue), Param(after.Sequence));
-            where.Append($" AND (r.last_updated {cmp} {sort} OR (r.last_updated = {sort} AND r.surrogate_id {cmp} {seq}))");
+            where.Append($" AND ({key} {cmp} {sort} OR ({key} = {sort} AND r.surrogate_id {cmp} {seq}))");
         }
         var direction = query.Descending ? "DESC" : "ASC";
         var take = Param(query.Count + 1);
-        var sql = $"SELECT {dialect.Top(take)}{dialect.ResourceColumns} FROM Resource r WHERE {where} " +
-                  $"ORDER BY r.last_updated {direction}, r.surrogate_id {direction}{dialect.Limit(take)}";
+        var sql = $"SELECT {dialect.Top(take)}{dialect.ResourceColumns}, {key} AS SortKey FROM Resource r WHERE {where} " +
+                  $"ORDER BY SortKey {direction}, r.surrogate_id {direction}{dialect.Limit(take)}";
         return (sql, p);
     }
 

@@ -504,6 +504,7 @@ internal static class Load
         public Task<IReadOnlyList<AuthorizationRecord>> FindAsync(AuthorizationLookup lookup, int limit, CancellationToken ct) => Task.FromResult<IReadOnlyList<AuthorizationRecord>>([]);
         public Task<AuthorizationRecord?> ReadAsync(string number, CancellationToken ct) => Task.FromResult<AuthorizationRecord?>(null);
         public Task<IReadOnlyList<AuthorizationRecord>> FindByTrackingIdAsync(string trackingId, CancellationToken ct) => Task.FromResult<IReadOnlyList<AuthorizationRecord>>([]);
+        public Task<IReadOnlyList<RecordedStep>> ReadStepsAsync(string number, CancellationToken ct) => Task.FromResult<IReadOnlyList<RecordedStep>>([]);
         public Task<byte[]?> LatestResponseAsync(string number, CancellationToken ct) => Task.FromResult<byte[]?>(null);
 
         public async Task<bool> SaveAsync(SubmissionRecord submission, CancellationToken ct)

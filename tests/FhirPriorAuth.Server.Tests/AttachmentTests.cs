@@ -64,6 +64,21 @@ public sealed class AttachmentTests : IAsyncLifetime
             Assert.Equal(RequestStatus.Completed, closed.Status);
         }
 
+        // The decision record shows the whole path: the request, the attachment, what each decided, and the clock met.
+        var record = JsonNode.Parse(await (await _server.Client.GetAsync($"fhir/$decision-record?authorization={claimResponse.PreAuthRef}")).Content.ReadAsStringAsync())!;
+        Assert.Equal("approved", record["status"]!.GetValue<string>());
+        Assert.Equal(["request", "attachment"], record["steps"]!.AsArray().Select(s => s!["kind"]!.GetValue<string>()));
+        Assert.All(record["steps"]![0]!["decisions"]!.AsArray(), d => Assert.Equal("A4", d!["reviewAction"]!.GetValue<string>()));
+        Assert.All(record["steps"]![1]!["decisions"]!.AsArray(), d => Assert.Equal("A1", d!["reviewAction"]!.GetValue<string>()));
+        Assert.True(record["clock"]!["met"]!.GetValue<bool>());
+        Assert.NotNull(record["clock"]!["decidedAt"]);
+        Assert.All(record["followUps"]!.AsArray(), f => Assert.NotNull(f!["closedAt"]));
+        Assert.Equal([$"DocumentReference/{documentId}"], record["documents"]!.AsArray().Select(d => d!.GetValue<string>()));
+        var forbidden = new HttpRequestMessage(HttpMethod.Get, $"fhir/$decision-record?authorization={claimResponse.PreAuthRef}");
+        forbidden.Headers.Authorization = new("Bearer", ProviderToken);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _server.Client.SendAsync(forbidden)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _server.Client.GetAsync("fhir/$decision-record?authorization=PA-none")).StatusCode);
+
         // The same attachment again: accepted, nothing stored twice, no new version.
         var again = await PostAttachmentAsync(body, ProviderToken);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);

@@ -3,6 +3,7 @@
 using System.Net;
 using FhirPriorAuth.Core.FollowUp;
 using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Task = System.Threading.Tasks.Task;
 
@@ -134,6 +135,14 @@ public sealed class EhrPullTests : IAsyncLifetime
         Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Requested, escalated.Status);
         Assert.Equal("overdue", escalated.BusinessStatus.Coding[0].Code);
         Assert.DoesNotContain(await _server.PendingWorkAsync(), w => w.Kind == WorkKinds.PullDocuments);
+
+        // The decision record: still pended past the 7 days, with the failed searches and the escalation on it.
+        var record = await _server.Services.GetRequiredService<DecisionRecords>().ReadAsync(number, default);
+        Assert.Equal("pended", record.Status);
+        Assert.False(record.Clock.Met);
+        Assert.Null(record.Clock.DecidedAt);
+        Assert.Contains(record.Events, e => e.Action == "ehr-pull" && !e.Succeeded);
+        Assert.Contains(record.Events, e => e.Action == "escalate");
     }
 
     [Fact]

@@ -158,6 +158,46 @@ public abstract class ResourceStoreContract
     }
 
     [SkippableFact]
+    public async System.Threading.Tasks.Task GivenTasksWithDueDates_WhenSortedByDueAndPaged_ThenTheyComeSoonestFirst_AndThoseWithoutOneLast()
+    {
+        SkipUnlessAvailable();
+        var group = Unique("G");
+        var start = new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+        var ids = new Dictionary<int, string>();
+        // Created out of due order, so neither creation nor update order explains the result.
+        foreach (var hours in new[] { 48, -1, 5, 72, 24 })
+        {
+            var task = new Hl7.Fhir.Model.Task
+            {
+                Status = Hl7.Fhir.Model.Task.TaskStatus.Requested,
+                Intent = Hl7.Fhir.Model.Task.TaskIntent.Order,
+                GroupIdentifier = new Identifier("urn:test:group", group),
+                Restriction = hours < 0 ? null : new Hl7.Fhir.Model.Task.RestrictionComponent { Period = new Period { Start = start.ToString("o"), End = start.AddHours(hours).ToString("o") } },
+            };
+            ids[hours] = (await Fhir.CreateAsync("Task", task, null, default)).Resource.Id;
+        }
+        async Task<List<string>> All(bool descending)
+        {
+            var registry = SearchParameterRegistry.Default;
+            var seen = new List<string>();
+            SearchCursor? after = null;
+            do
+            {
+                var query = new SearchQuery("Task",
+                    [new SearchCriterion(registry.Find("Task", "group-identifier")!, null, [new TokenSearchValue("urn:test:group", group, true)])], 2,
+                    descending, after, registry.Find("Task", "due"));
+                var page = await Store.SearchAsync(query, default);
+                seen.AddRange(page.Resources.Select(r => r.Id));
+                after = page.Next;
+            } while (after is not null);
+            return seen;
+        }
+
+        Assert.Equal([ids[5], ids[24], ids[48], ids[72], ids[-1]], await All(descending: false));
+        Assert.Equal([ids[72], ids[48], ids[24], ids[5], ids[-1]], await All(descending: true));
+    }
+
+    [SkippableFact]
     public async System.Threading.Tasks.Task GivenALargeResource_WhenStored_ThenItRoundTripsThroughCompression()
     {
         SkipUnlessAvailable();

@@ -61,6 +61,8 @@ public class TSqlParseTests
         { "Claim", "created=ne2024&created=sa2024-01-01&created=eb2025&created=le2024-06&created=ap2024-03-01" },
         { "ClaimResponse", "request=Claim/c1&outcome=queued,complete" },
         { "Task", "focus=Claim/c1&owner=https://x/Organization/o1&status=requested&code=http://c|x&for=urn:uuid:abc" },
+        { "Task", "status=requested&owner:identifier=urn:q|clinical-review&due=lt2026-12-01&_sort=due" },
+        { "Task", "status=requested&_sort=-due" },
     };
 
     [Theory]

@@ -129,7 +129,7 @@ public sealed class Attachments(IAuthorizationStore store, SupportingDocuments d
         }
 
         var received = await documents.ReceiveAsync(authorization, submission.Attachments.Select(a => a.Document).ToList(),
-            new DocumentOrigin(DocumentOrigin.Attachment, who), raw, $"attachment:{Convert.ToHexString(SHA256.HashData(raw))}", baseUrl, ct);
+            new DocumentOrigin(StepKinds.Attachment, who), raw, $"attachment:{Convert.ToHexString(SHA256.HashData(raw))}", baseUrl, ct);
         var current = received.Authorization;
         var waiting = current.Items.Where(i => i.Decision.Action == ReviewAction.Pended).Select(i => i.Sequence).ToList();
         var text = received.Documents.Count == 0

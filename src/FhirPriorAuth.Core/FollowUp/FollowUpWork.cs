@@ -74,7 +74,7 @@ public sealed class FollowUpWork(ResourceInteractions fhir, IResourceStore store
             var record = JsonSerializer.SerializeToUtf8Bytes(new { ehr = found.Ehr, queries = found.Queries, documents = found.Documents.Select(d => d.Id) });
             var key = $"ehr:{number}:{found.Ehr}:{string.Join(",", found.Documents.Select(d => d.Id).Order(StringComparer.Ordinal))}";
             // The base URL only names follow-up resources, and documents received create none.
-            authorization = (await documents.ReceiveAsync(authorization, found.Documents, new DocumentOrigin(DocumentOrigin.Ehr, found.Ehr, found.Queries),
+            authorization = (await documents.ReceiveAsync(authorization, found.Documents, new DocumentOrigin(StepKinds.Ehr, found.Ehr, found.Queries),
                 record, key, "", ct)).Authorization;
         }
         if (authorization.Items.Any(i => i.Decision is { Action: ReviewAction.Pended, Pend: PendReason.Documentation }))

@@ -103,7 +103,8 @@ public sealed class ReviewDecisions(IAuthorizationStore store, IResourceStore re
                 fhir.PrepareWrite(task, taskId, stored.Version + 1, stored.Version, access: labels),
                 .. closing,
             ],
-            JsonSerializer.SerializeToUtf8Bytes(new { reviewer, task = taskId, decision = final.X12Code }), FhirJson.ToBytes(responseBundle), []);
+            JsonSerializer.SerializeToUtf8Bytes(new { reviewer, task = taskId, decision = final.X12Code }), FhirJson.ToBytes(responseBundle), [],
+            Kind: human ? StepKinds.Review : StepKinds.AutoDecide);
         try
         {
             if (!await store.SaveAsync(record, ct))

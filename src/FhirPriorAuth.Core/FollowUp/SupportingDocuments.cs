@@ -7,17 +7,10 @@ using Hl7.Fhir.Model;
 namespace FhirPriorAuth.Core.FollowUp;
 
 /// <summary>Where documents came from.</summary>
-/// <param name="Kind"><see cref="Attachment"/> or <see cref="Ehr"/>.</param>
+/// <param name="Kind"><see cref="StepKinds.Attachment"/> (pushed by the provider) or <see cref="StepKinds.Ehr"/> (pulled from its EHR).</param>
 /// <param name="Who">The client that pushed them, or the EHR's base URL.</param>
 /// <param name="Queries">For pulled documents, the EHR searches that found them.</param>
-public sealed record DocumentOrigin(string Kind, string Who, IReadOnlyList<string>? Queries = null)
-{
-    /// <summary>Pushed by the provider (CDex <c>$submit-attachment</c>).</summary>
-    public const string Attachment = "attachment";
-
-    /// <summary>Pulled from the provider's EHR (CDex direct query).</summary>
-    public const string Ehr = "ehr";
-}
+public sealed record DocumentOrigin(string Kind, string Who, IReadOnlyList<string>? Queries = null);
 
 /// <summary>Documents accepted for an authorization: as the policy sees them, and as they are stored.</summary>
 /// <param name="Entries">Bundle entries the policy reads alongside the request.</param>
@@ -88,7 +81,8 @@ public sealed class SupportingDocuments(IAuthorizationStore store, IResourceStor
             }
             authorization.UpdatedAt = now;
             var submission = new SubmissionRecord(ResourceInteractions.NewId(), key, null, now, authorization, IsNewAuthorization: false,
-                decided, writes, record, FhirJson.ToBytes(responseBundle), [], work);
+                decided, writes, record, FhirJson.ToBytes(responseBundle), [], work,
+                origin.Kind);
             try
             {
                 await store.SaveAsync(submission, ct);
@@ -116,13 +110,13 @@ public sealed class SupportingDocuments(IAuthorizationStore store, IResourceStor
             document.Id = ResourceInteractions.NewId();
             document.Meta = new Meta
             {
-                Source = origin.Kind == DocumentOrigin.Ehr && original.Id is { } ehrId ? $"{origin.Who.TrimEnd('/')}/DocumentReference/{ehrId}" : null,
+                Source = origin.Kind == StepKinds.Ehr && original.Id is { } ehrId ? $"{origin.Who.TrimEnd('/')}/DocumentReference/{ehrId}" : null,
             };
             entries.Add(new Bundle.EntryComponent { FullUrl = $"{baseUrl}/DocumentReference/{document.Id}", Resource = document });
             writes.Add(fhir.PrepareWrite(document, document.Id, 1, 0, access: labels));
             references.Add($"DocumentReference/{document.Id}");
         }
-        if (origin.Kind == DocumentOrigin.Ehr && references.Count > 0)
+        if (origin.Kind == StepKinds.Ehr && references.Count > 0)
         {
             var provenance = new Provenance
             {
@@ -135,7 +129,7 @@ public sealed class SupportingDocuments(IAuthorizationStore store, IResourceStor
                     new Provenance.AgentComponent
                     {
                         Type = new CodeableConcept("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "assembler", "Assembler"),
-                        Who = new ResourceReference { Identifier = new Identifier("urn:fhirpriorauth:client", FollowUpWork.WorkerAgent), Display = "FhirPriorAuth" },
+                        Who = new ResourceReference { Identifier = new Identifier(FollowUpAudit.ClientSystem, FollowUpWork.WorkerAgent), Display = "FhirPriorAuth" },
                     },
                 ],
                 Entity = documents.Where(d => d.Id is not null).Select(d => new Provenance.EntityComponent

@@ -129,6 +129,7 @@ public static class FollowUpKinds
 /// <param name="ResponseBundle">The response as sent.</param>
 /// <param name="Warnings">Validation findings kept but not rejected (suppressed classes).</param>
 /// <param name="Work">Background work the submission starts (Task escalations), saved in the same transaction.</param>
+/// <param name="Kind">What the step was (<see cref="StepKinds"/>).</param>
 public sealed record SubmissionRecord(
     string Id,
     string IdempotencyKey,
@@ -141,7 +142,46 @@ public sealed record SubmissionRecord(
     byte[] RequestBundle,
     byte[] ResponseBundle,
     IReadOnlyList<string> Warnings,
-    IReadOnlyList<WorkItem>? Work = null);
+    IReadOnlyList<WorkItem>? Work = null,
+    string Kind = StepKinds.Request);
+
+/// <summary>The kinds of recorded step that change an authorization.</summary>
+public static class StepKinds
+{
+    /// <summary>The initial <c>$submit</c>.</summary>
+    public const string Request = "request";
+
+    /// <summary>A Claim Update (<c>$submit</c> of an existing authorization).</summary>
+    public const string Update = "update";
+
+    /// <summary>Documents pushed by the provider (<c>$submit-attachment</c>).</summary>
+    public const string Attachment = "attachment";
+
+    /// <summary>Documents the worker found in the provider's EHR.</summary>
+    public const string Ehr = "ehr";
+
+    /// <summary>A clinical reviewer's decision.</summary>
+    public const string Review = "review";
+
+    /// <summary>The demo auto-decision (<c>FollowUp:AutoDecideReviewsAfter</c>).</summary>
+    public const string AutoDecide = "auto-decide";
+}
+
+/// <summary>One recorded step of an authorization and the decisions it made.</summary>
+/// <param name="Id">The submission id.</param>
+/// <param name="Kind">What it was (<see cref="StepKinds"/>).</param>
+/// <param name="At">When it was received.</param>
+/// <param name="Decisions">The item decisions it recorded.</param>
+public sealed record RecordedStep(string Id, string Kind, DateTimeOffset At, IReadOnlyList<RecordedDecision> Decisions);
+
+/// <summary>A decision as the decision record keeps it.</summary>
+/// <param name="Sequence">The item.</param>
+/// <param name="ReviewAction">The X12 306 code.</param>
+/// <param name="PolicyId">The deciding policy, if any.</param>
+/// <param name="PolicyVersion">Its version.</param>
+/// <param name="RuleId">The rule, or who decided.</param>
+/// <param name="Reason">Why.</param>
+public sealed record RecordedDecision(int Sequence, string ReviewAction, string? PolicyId, string? PolicyVersion, string RuleId, string Reason);
 
 /// <summary>Criteria to find authorizations: any member key and any provider key must match.</summary>
 /// <param name="Members">Member identifiers; at least one must match.</param>
@@ -162,6 +202,9 @@ public interface IAuthorizationStore
 
     /// <summary>Authorizations one of whose <see cref="AuthorizationRecord.TrackingIds"/> is <paramref name="trackingId"/>.</summary>
     Task<IReadOnlyList<AuthorizationRecord>> FindByTrackingIdAsync(string trackingId, CancellationToken ct);
+
+    /// <summary>Every recorded step of an authorization with its decisions, oldest first.</summary>
+    Task<IReadOnlyList<RecordedStep>> ReadStepsAsync(string number, CancellationToken ct);
 
     /// <summary>The response Bundle of the latest submission for an authorization, or null.</summary>
     Task<byte[]?> LatestResponseAsync(string number, CancellationToken ct);

@@ -281,7 +281,7 @@ public sealed class PriorAuthorizationService(
 
         // Documents pulled from the EHR are read beside the request's own, and cited by the items they settle.
         var accepted = pulled is null ? null
-            : documents.Accept(pulled.Search.Documents, new DocumentOrigin(DocumentOrigin.Ehr, pulled.Search.Ehr, pulled.Search.Queries), authorization, baseUrl, now);
+            : documents.Accept(pulled.Search.Documents, new DocumentOrigin(StepKinds.Ehr, pulled.Search.Ehr, pulled.Search.Queries), authorization, baseUrl, now);
         var policyBundle = accepted is null ? request.Bundle : new Bundle { Type = request.Bundle.Type, Entry = [.. request.Bundle.Entry, .. accepted.Entries] };
         var policyRequest = new PolicyRequest(claim, policyBundle, request.Resolve, now);
         decisions.AddRange(policy.Decide(policyRequest, toDecide).Select(d =>
@@ -358,7 +358,8 @@ public sealed class PriorAuthorizationService(
         return new SubmissionRecord(ResourceInteractions.NewId(), key,
             request.Bundle.Identifier?.Value is { } v ? new IdentifierKey(request.Bundle.Identifier.System, v) : null,
             now, authorization, existing is null, decisions, writes, rawBody, FhirJson.ToBytes(responseBundle),
-            report.Warnings.Select(w => $"{w.Expression.FirstOrDefault()}: {w.Diagnostics}").ToList(), work);
+            report.Warnings.Select(w => $"{w.Expression.FirstOrDefault()}: {w.Diagnostics}").ToList(), work,
+            existing is null ? StepKinds.Request : StepKinds.Update);
     }
 
     /// <summary>Whose records an authorization's resources are: its requesting providers' and its member's.</summary>

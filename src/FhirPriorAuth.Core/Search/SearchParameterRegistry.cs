@@ -34,6 +34,8 @@ public sealed partial class SearchParameterRegistry
     [
         // R4 has no Task "for"; PAS and CDex follow-up clients search Tasks by the patient or member they are for.
         new("Task", "for", SearchParamType.Reference, "Task.for", CustomBase + "Task-for"),
+        // When a Task's decision clock runs out (CMS-0057-F): work lists filter and sort by it (_sort=due).
+        new("Task", "due", SearchParamType.Date, "Task.restriction.period.end", CustomBase + "Task-due"),
         // R4's agent is a reference; our agents are clients and organizations known by identifier only.
         new("AuditEvent", "agent", SearchParamType.Token, "AuditEvent.agent.who.identifier", CustomBase + "AuditEvent-agent"),
         // Entities known by identifier only, such as the request's correlation id.

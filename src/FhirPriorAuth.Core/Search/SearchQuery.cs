@@ -6,14 +6,16 @@ namespace FhirPriorAuth.Core.Search;
 /// <param name="ResourceType">The type searched.</param>
 /// <param name="Criteria">What must match.</param>
 /// <param name="Count">Page size.</param>
-/// <param name="Descending">Order by <c>_lastUpdated</c> descending instead of ascending.</param>
+/// <param name="Descending">Order descending instead of ascending.</param>
 /// <param name="After">Where the page starts (from a <c>next</c> link), or null for the first page.</param>
+/// <param name="SortBy">The date parameter to order by (earliest value of each resource; those without one last), or null for <c>_lastUpdated</c>.</param>
 public sealed record SearchQuery(
     string ResourceType,
     IReadOnlyList<SearchCriterion> Criteria,
     int Count,
     bool Descending = false,
-    SearchCursor? After = null);
+    SearchCursor? After = null,
+    SearchParameterDefinition? SortBy = null);
 
 /// <summary>One parameter of a search with its modifier and OR-ed values.</summary>
 public sealed record SearchCriterion(SearchParameterDefinition Parameter, string? Modifier, IReadOnlyList<SearchValue> Values);

@@ -28,6 +28,7 @@ public sealed class SearchQueryParser(SearchParameterRegistry registry)
         int count = DefaultCount;
         bool descending = false;
         SearchCursor? after = null;
+        SearchParameterDefinition? sortBy = null;
 
         foreach (var (key, rawValue) in parameters)
         {
@@ -38,14 +39,13 @@ public sealed class SearchQueryParser(SearchParameterRegistry registry)
                     count = ParseCount(value);
                     continue;
                 case "_sort":
-                    descending = value switch
-                    {
-                        "_lastUpdated" => false,
-                        "-_lastUpdated" => true,
-                        _ => throw FhirException.BadRequest(
-                            $"Sorting by '{value}' is not supported; use _lastUpdated or -_lastUpdated.", "_sort",
-                            OperationOutcome.IssueType.NotSupported),
-                    };
+                    descending = value.StartsWith('-');
+                    var sortName = value.TrimStart('-');
+                    sortBy = sortName == SearchParameterNames.LastUpdated ? null
+                        : registry.Find(resourceType, sortName) is { Type: SearchParamType.Date } date ? date
+                        : throw FhirException.BadRequest(
+                            $"Sorting by '{value}' is not supported; use _lastUpdated or a date parameter of {resourceType}, '-' first for descending.",
+                            "_sort", OperationOutcome.IssueType.NotSupported);
                     continue;
                 case "ct":
                     after = ParseCursor(value);
@@ -70,7 +70,7 @@ public sealed class SearchQueryParser(SearchParameterRegistry registry)
             }
             criteria.Add(ParseCriterion(definition, modifier, key, value));
         }
-        return (new SearchQuery(resourceType, criteria, count, descending, after), ignored);
+        return (new SearchQuery(resourceType, criteria, count, descending, after, sortBy), ignored);
     }
 
     /// <summary>Reads <c>_count</c>: a non-negative integer, capped at <see cref="MaxCount"/>.</summary>

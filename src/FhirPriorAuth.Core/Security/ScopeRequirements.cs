@@ -29,6 +29,8 @@ public enum FhirAction
     SubmitAttachment,
     /// <summary>A reviewer records a decision on a pended item (update of its Task).</summary>
     ReviewerDecision,
+    /// <summary>GET [base]/$decision-record: an authorization's whole path, for the payer and its auditors.</summary>
+    DecisionRecord,
 }
 
 /// <summary>What one scope check needs: a permission on a resource type.</summary>
@@ -56,6 +58,7 @@ public static class ScopeRequirements
         FhirAction.Inquire => [new("Claim", FhirPermission.Read), new("ClaimResponse", FhirPermission.Read)],
         FhirAction.SubmitAttachment => [new("DocumentReference", FhirPermission.Create)],
         FhirAction.ReviewerDecision => [new("Task", FhirPermission.Update)],
+        FhirAction.DecisionRecord => [new("ClaimResponse", FhirPermission.Read), new("AuditEvent", FhirPermission.Read)],
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
     };
 }

@@ -22,6 +22,7 @@ public static class FollowUpSetup
         services.AddSingleton<ReviewDecisions>();
         services.AddSingleton(new FhirOperationRegistration("Task", "complete", ReviewEndpoints.OperationUrl));
         services.AddSingleton<Attachments>();
+        services.AddSingleton<DecisionRecords>();
         services.AddSingleton(new FhirOperationRegistration(null, "submit-attachment", AttachmentEndpoints.OperationUrl));
         services.AddSingleton<FollowUpWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<FollowUpWorker>());

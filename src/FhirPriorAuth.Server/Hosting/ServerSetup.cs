@@ -69,7 +69,7 @@ public static class ServerSetup
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         foreach (var (prefix, version) in PasSetup.Bases)
         {
-            app.MapFhirRest(prefix, version).MapPas(prefix, version).MapReview(prefix).MapAttachments(prefix);
+            app.MapFhirRest(prefix, version).MapPas(prefix, version).MapReview(prefix).MapAttachments(prefix).MapDecisionRecord();
         }
         app.MapTokenEndpoints(PasSetup.Bases.Select(b => b.Prefix));
         return app;

@@ -83,6 +83,10 @@ public sealed class AccessMiddleware(RequestDelegate next, SecurityOptions optio
         {
             return "Recording a review decision needs the reviewer role.";
         }
+        if (action == FhirAction.DecisionRecord && !caller.IsPayer)
+        {
+            return "An authorization's decision record is for the payer's reviewers and administrators.";
+        }
         return null;
     }
 }

@@ -33,14 +33,8 @@ public sealed class AuditDetails
 /// </summary>
 public sealed class AuditTrail(RequestDelegate next, ResourceInteractions fhir, ILogger<AuditTrail> log)
 {
-    /// <summary>Identifier system of OAuth client ids in AuditEvents.</summary>
-    public const string ClientSystem = "urn:fhirpriorauth:client";
-
     /// <summary>Identifier system of correlation ids in AuditEvents.</summary>
     public const string CorrelationSystem = "urn:fhirpriorauth:correlation-id";
-
-    /// <summary>Code system of the interactions and operations recorded.</summary>
-    public const string ActionSystem = "urn:fhirpriorauth:action";
 
     /// <summary>Runs the request, then records it.</summary>
     public async System.Threading.Tasks.Task InvokeAsync(HttpContext http)
@@ -96,7 +90,7 @@ public sealed class AuditTrail(RequestDelegate next, ResourceInteractions fhir, 
         var audit = new AuditEvent
         {
             Type = new Coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "RESTful Operation"),
-            Subtype = [new Coding(ActionSystem, name)],
+            Subtype = [new Coding(Core.FollowUp.FollowUpAudit.ActionSystem, name)],
             Action = action?.Action switch
             {
                 FhirAction.Create or FhirAction.Submit or FhirAction.SubmitAttachment => AuditEvent.AuditEventAction.C,
@@ -120,7 +114,7 @@ public sealed class AuditTrail(RequestDelegate next, ResourceInteractions fhir, 
         var requestor = new AuditEvent.AgentComponent
         {
             Requestor = true,
-            Who = new ResourceReference { Identifier = new Identifier(ClientSystem, caller?.ClientId ?? details.ClientId ?? "unauthenticated") },
+            Who = new ResourceReference { Identifier = new Identifier(Core.FollowUp.FollowUpAudit.ClientSystem, caller?.ClientId ?? details.ClientId ?? "unauthenticated") },
             AltId = caller?.Subject,
             Network = http.Connection.RemoteIpAddress is { } ip
                 ? new AuditEvent.NetworkComponent { Address = ip.ToString(), Type = AuditEvent.AuditEventAgentNetworkType.N2 }

@@ -29,6 +29,17 @@ public class SearchQueryParserTests
     }
 
     [Theory]
+    [InlineData("Task", "_sort=due", "due", false)]
+    [InlineData("Task", "_sort=-due", "due", true)]
+    [InlineData("Claim", "_sort=-created", "created", true)]
+    [InlineData("Claim", "_sort=-_lastUpdated", null, true)]
+    public void GivenASortByADate_WhenParsed_ThenTheParameterAndDirectionAreKept(string type, string query, string? parameter, bool descending)
+    {
+        var parsed = Parse(type, query);
+        Assert.Equal((parameter, descending), (parsed.SortBy?.Name, parsed.Descending));
+    }
+
+    [Theory]
     [InlineData("created=ge2024-01-01", DatePrefix.Ge)]
     [InlineData("created=2024-01", DatePrefix.Eq)]
     [InlineData("created=sa2024-01-01T10:00:00Z", DatePrefix.Sa)]
@@ -42,7 +53,8 @@ public class SearchQueryParserTests
     [InlineData("Claim", "created=2024-99-01")]
     [InlineData("Claim", "created=xx2024-01-01")]
     [InlineData("Claim", "_count=-1")]
-    [InlineData("Claim", "_sort=created")]
+    [InlineData("Claim", "_sort=use")]
+    [InlineData("Claim", "_sort=nonsense")]
     [InlineData("Claim", "ct=garbage")]
     [InlineData("Claim", "use:exact=claim")]
     [InlineData("Patient", "name:missing=true")]
