@@ -51,6 +51,9 @@ public sealed class AttachmentTests : IAsyncLifetime
             .Split("DocumentReference/")[1].TrimEnd('.');
         var document = await (await _server.Client.GetAsync($"fhir/DocumentReference/{documentId}")).ReadAs<DocumentReference>();
         Assert.Equal("11506-3", document.Type.Coding[0].Code);
+        var claimId = document.Context.Related.Single().Reference;
+        var related = await (await _server.Client.GetAsync($"fhir/DocumentReference?related={claimId}")).ReadAs<Bundle>();
+        Assert.Equal(documentId, Assert.Single(related.Entry).Resource.Id);
 
         foreach (var task in tasks)
         {

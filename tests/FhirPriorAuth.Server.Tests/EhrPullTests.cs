@@ -107,10 +107,19 @@ public sealed class EhrPullTests : IAsyncLifetime
         Assert.DoesNotContain(await _server.PendingWorkAsync(), w => w.Kind == WorkKinds.PullDocuments);
     }
 
-    [Fact]
-    public async Task TheEhrIsDown_TheTaskStaysOpen_ThePullIsRetried_AndTheTaskIsEscalatedWhenOverdue()
+    [Theory]
+    [InlineData("failing")]
+    [InlineData("unavailable")]
+    public async Task TheEhrIsDown_TheTaskStaysOpen_ThePullIsRetried_AndTheTaskIsEscalatedWhenOverdue(string how)
     {
-        _ehr.Failing = true;
+        if (how == "failing")
+        {
+            _ehr.Failing = true; // 503 on every FHIR request
+        }
+        else
+        {
+            await _ehr.DisposeAsync(); // nothing listens any more: connections are refused
+        }
 
         var response = await SubmitAsync();
 
@@ -122,8 +131,8 @@ public sealed class EhrPullTests : IAsyncLifetime
         var retry = Assert.Single(await _server.PendingWorkAsync(), w => w.Kind == WorkKinds.PullDocuments);
         Assert.Equal(number, retry.Subject);
         Assert.True(retry.Attempts >= 1);
-        Assert.False(string.IsNullOrEmpty(retry.LastError), retry.LastError);
-        Assert.Contains("ServiceUnavailable", retry.LastError, StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(retry.LastError));
+        Assert.Contains(how == "failing" ? "ServiceUnavailable" : "refused", retry.LastError, StringComparison.OrdinalIgnoreCase);
         Assert.True(retry.NotBefore > _clock.GetUtcNow());
         Assert.Contains(await _server.SearchStoredAsync("AuditEvent", "subtype=ehr-pull"), a => ((AuditEvent)a).Outcome == AuditEvent.AuditEventOutcome.N4);
         Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Requested, (await _server.StoredAsync<Hl7.Fhir.Model.Task>(task.Id)).Status);

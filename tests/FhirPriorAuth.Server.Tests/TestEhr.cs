@@ -133,7 +133,7 @@ public sealed class TestEhr : IAsyncDisposable
         if (_app is not null)
         {
             await _app.DisposeAsync();
+            _app = null;
         }
-        _clientKey.Dispose();
     }
 }

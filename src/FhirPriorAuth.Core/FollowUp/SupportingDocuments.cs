@@ -112,6 +112,9 @@ public sealed class SupportingDocuments(IAuthorizationStore store, IResourceStor
             {
                 Source = origin.Kind == StepKinds.Ehr && original.Id is { } ehrId ? $"{origin.Who.TrimEnd('/')}/DocumentReference/{ehrId}" : null,
             };
+            // Linked to the request it supports (searchable as DocumentReference?related=Claim/id).
+            document.Context ??= new DocumentReference.ContextComponent();
+            document.Context.Related.Add(new ResourceReference($"Claim/{authorization.ClaimId}"));
             entries.Add(new Bundle.EntryComponent { FullUrl = $"{baseUrl}/DocumentReference/{document.Id}", Resource = document });
             writes.Add(fhir.PrepareWrite(document, document.Id, 1, 0, access: labels));
             references.Add($"DocumentReference/{document.Id}");

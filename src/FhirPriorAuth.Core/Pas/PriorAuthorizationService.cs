@@ -279,6 +279,8 @@ public sealed class PriorAuthorizationService(
         authorization.Providers = Merge(authorization.Providers, request.Providers);
         authorization.Insurers = Merge(authorization.Insurers, request.Insurers);
 
+        var claimId = ResourceInteractions.NewId();
+        authorization.ClaimId = claimId;
         // Documents pulled from the EHR are read beside the request's own, and cited by the items they settle.
         var accepted = pulled is null ? null
             : documents.Accept(pulled.Search.Documents, new DocumentOrigin(StepKinds.Ehr, pulled.Search.Ehr, pulled.Search.Queries), authorization, baseUrl, now);
@@ -317,8 +319,6 @@ public sealed class PriorAuthorizationService(
 
         // The stored Claim gets the server's id; the request's copy in the response keeps the submitter's.
         var storedClaim = (Claim)claim.DeepCopy();
-        var claimId = ResourceInteractions.NewId();
-        authorization.ClaimId = claimId;
         var builder = new ClaimResponseBuilder(version, baseUrl, now);
         var built = builder.Build(request, authorization, authorization.ClaimResponseId, ResourceInteractions.NewId);
 

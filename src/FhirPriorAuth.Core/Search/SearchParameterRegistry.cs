@@ -21,7 +21,7 @@ public sealed partial class SearchParameterRegistry
         ["Claim"] = ["identifier", "patient", "use", "created", "provider", "insurer", "status", "priority", "enterer", "facility", "encounter"],
         ["ClaimResponse"] = ["identifier", "patient", "request", "outcome", "status", "created", "insurer", "requestor", "use", "disposition"],
         ["Task"] = ["identifier", "group-identifier", "patient", "subject", "status", "business-status", "focus", "owner", "code", "requester", "authored-on", "modified", "intent", "priority", "based-on", "part-of", "period"],
-        ["DocumentReference"] = ["identifier", "patient", "subject", "type", "category", "status", "date", "author", "custodian", "period"],
+        ["DocumentReference"] = ["identifier", "patient", "subject", "type", "category", "status", "date", "author", "custodian", "period", "related"],
         ["CommunicationRequest"] = ["identifier", "patient", "subject", "status", "category", "based-on", "requester", "recipient", "sender", "authored"],
         ["Subscription"] = ["status", "url", "criteria", "type", "payload"],
         ["Provenance"] = ["target", "recorded", "agent", "entity"],
