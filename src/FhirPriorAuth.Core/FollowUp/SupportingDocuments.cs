@@ -16,7 +16,11 @@ public sealed record DocumentOrigin(string Kind, string Who, IReadOnlyList<strin
 /// <param name="Entries">Bundle entries the policy reads alongside the request.</param>
 /// <param name="Writes">The DocumentReferences and, for pulled ones, their Provenance.</param>
 /// <param name="References">The stored documents, <c>DocumentReference/id</c>.</param>
-public sealed record AcceptedDocuments(IReadOnlyList<Bundle.EntryComponent> Entries, IReadOnlyList<ResourceWrite> Writes, IReadOnlyList<string> References);
+public sealed record AcceptedDocuments(IReadOnlyList<Bundle.EntryComponent> Entries, IReadOnlyList<ResourceWrite> Writes, IReadOnlyList<string> References)
+{
+    /// <summary>The stored documents' ids.</summary>
+    public IEnumerable<string> Ids => References.Select(r => r["DocumentReference/".Length..]);
+}
 
 /// <summary>What receiving documents did.</summary>
 /// <param name="Authorization">The authorization as it is now.</param>
@@ -64,7 +68,7 @@ public sealed class SupportingDocuments(IAuthorizationStore store, IResourceStor
                 }
             }
             var decided = Decide(revision.Request, authorization, [.. accepted.Entries, .. earlier], accepted.References, now);
-            authorization.Documents.AddRange(accepted.References.Select(r => r["DocumentReference/".Length..]));
+            authorization.Documents.AddRange(accepted.Ids);
 
             var writes = new List<ResourceWrite>(accepted.Writes);
             var work = new List<WorkItem>();

@@ -25,6 +25,7 @@ public sealed class PriorAuthorizationService(
     IDocumentSource? ehr = null)
 {
     private const int MaxSaveAttempts = 3;
+    private readonly FollowUpSettings _settings = settings ?? new FollowUpSettings();
 
     /// <summary>How many authorizations one inquiry returns at most.</summary>
     public const int MaxInquiryResults = 50;
@@ -209,7 +210,7 @@ public sealed class PriorAuthorizationService(
         string outcome;
         using (var budget = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
-            budget.CancelAfter((settings ?? new FollowUpSettings()).Budget);
+            budget.CancelAfter(_settings.Budget);
             try
             {
                 found = await ehr.FindAsync(query, budget.Token);
@@ -228,7 +229,7 @@ public sealed class PriorAuthorizationService(
         var work = new List<WorkItem>(submission.Work ?? []);
         if (authorization.Items.Any(i => i.Decision is { Action: ReviewAction.Pended, Pend: PendReason.Documentation }))
         {
-            work.Add(WorkItem.New(WorkKinds.PullDocuments, authorization.Number, found is null ? now : now + (settings ?? new FollowUpSettings()).Interval));
+            work.Add(WorkItem.New(WorkKinds.PullDocuments, authorization.Number, found is null ? now : now + _settings.Interval));
         }
         var audit = FollowUpAudit.Event("ehr-pull", $"EHR search for authorization {authorization.Number}: {outcome}.", found is not null,
             [new ResourceReference { Identifier = new Identifier(FollowUpAudit.AuthorizationSystem, authorization.Number) }], now);
@@ -335,7 +336,7 @@ public sealed class PriorAuthorizationService(
         if (accepted is not null)
         {
             writes.AddRange(accepted.Writes);
-            authorization.Documents.AddRange(accepted.References.Select(r => r["DocumentReference/".Length..]));
+            authorization.Documents.AddRange(accepted.Ids);
         }
 
         // An update's response asks again for every document still missing: the earlier requests are replaced, and

@@ -65,6 +65,13 @@ public static class FhirHttp
     public static async Task<Resource> ReadResourceAsync(HttpContext context, string? expectedType) =>
         Core.Fhir.FhirJson.Parse(await ReadJsonBodyAsync(context), expectedType);
 
+    /// <summary>Reads an operation's Parameters body, with the bytes as received.</summary>
+    public static async Task<(Parameters Parameters, byte[] Raw)> ReadParametersAsync(HttpContext context)
+    {
+        var raw = await ReadJsonBodyAsync(context);
+        return (Core.Fhir.FhirJson.Parse(raw, "Parameters") as Parameters ?? throw FhirException.BadRequest("The body must be a Parameters resource."), raw);
+    }
+
     /// <summary>Reads the body bytes of a FHIR JSON request (415 for other media types).</summary>
     public static async Task<byte[]> ReadJsonBodyAsync(HttpContext context)
     {

@@ -1,9 +1,7 @@
-using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.FollowUp;
 using FhirPriorAuth.Core.Security;
 using FhirPriorAuth.Server.Fhir;
 using FhirPriorAuth.Server.Security;
-using Hl7.Fhir.Model;
 
 namespace FhirPriorAuth.Server.FollowUp;
 
@@ -18,11 +16,7 @@ public static class AttachmentEndpoints
     {
         fhir.MapPost("/$submit-attachment", async (HttpContext http, Attachments attachments) =>
         {
-            var raw = await FhirHttp.ReadJsonBodyAsync(http);
-            if (FhirJson.Parse(raw, "Parameters") is not Parameters parameters)
-            {
-                throw FhirException.BadRequest("The body must be a Parameters resource.");
-            }
+            var (parameters, raw) = await FhirHttp.ReadParametersAsync(http);
             var access = http.Access();
             var outcome = await attachments.SubmitAsync(AttachmentSubmission.Read(parameters), raw, access.Scope, access.Caller.ClientId,
                 FhirHttp.BaseUrl(http, prefix), http.RequestAborted);

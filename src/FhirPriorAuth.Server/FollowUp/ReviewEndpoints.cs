@@ -22,10 +22,7 @@ public static class ReviewEndpoints
     {
         fhir.MapPost("/Task/{id}/$complete", async (HttpContext http, string id, ReviewDecisions reviews) =>
         {
-            if (FhirJson.Parse(await FhirHttp.ReadJsonBodyAsync(http), "Parameters") is not Parameters parameters)
-            {
-                throw FhirException.BadRequest("The body must be a Parameters resource.");
-            }
+            var (parameters, _) = await FhirHttp.ReadParametersAsync(http);
             var caller = http.Access().Caller;
             var response = await reviews.DecideAsync(id, Read(parameters), caller.Subject is null ? caller.ClientId : $"{caller.ClientId}/{caller.Subject}",
                 FhirHttp.BaseUrl(http, prefix), http.RequestAborted);
