@@ -50,8 +50,11 @@ public sealed class SqliteStatisticsTests(SqliteDatabase database) : IClassFixtu
             var (sql, parameters) = new SqlSearchBuilder(database.Store.Dialect).Search(parsed);
             var driving = Regex.Match(sql, @"IN \(SELECT \w+\.surrogate_id FROM \w+ \w+ WHERE \w+\.resource_type = @\w+ AND \w+\.param = @(\w+)");
             Assert.Equal("owner:identifier", parameters.Get<string>(driving.Groups[1].Value));
-            // The status is checked on each candidate's own index rows, not by reading every requested Task's.
-            Assert.Contains("EXISTS USING INDEX IX_TokenIndex_Resource (surrogate_id=?)", await PlanAsync(sql, parameters));
+            // The status is one seek in each candidate's own index rows, not a read of every requested Task's.
+            var plan = await PlanAsync(sql, parameters);
+            Assert.Contains("EXISTS USING COVERING INDEX IX_TokenIndex_Resource (surrogate_id=? AND resource_type=? AND param=? AND code=?)", plan);
+            // The owner's candidates come from the index alone.
+            Assert.Contains("USING COVERING INDEX IX_TokenIndex_Code (resource_type=? AND param=? AND code=? AND system=?)", plan);
             Assert.Equal(10, (await database.Store.SearchAsync(parsed with { Count = 50 }, default)).Resources.Count);
         }
     }
