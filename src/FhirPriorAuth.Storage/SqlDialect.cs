@@ -51,6 +51,9 @@ public abstract class SqlDialect
     /// </summary>
     public virtual string ProbeBySurrogateId(string table) => "";
 
+    /// <summary>Hint placed after an index table's alias to read one value's rows in the order of its code index.</summary>
+    public virtual string ReadValueInOrder(string table) => "";
+
     /// <summary>The columns of a stored version, in the shape <see cref="ResourceRow"/> reads.</summary>
     protected const string RowColumns =
         "r.resource_type AS ResourceType, r.resource_id AS Id, r.version AS Version, r.last_updated AS LastUpdated, " +
@@ -85,7 +88,7 @@ public abstract class SqlDialect
 
     /// <summary>Inserts a token index row.</summary>
     public virtual string InsertToken =>
-        "INSERT INTO TokenIndex (surrogate_id, resource_type, param, system, code) VALUES (@SurrogateId, @ResourceType, @Param, @System, @Code)";
+        "INSERT INTO TokenIndex (surrogate_id, resource_type, param, system, code, last_updated) VALUES (@SurrogateId, @ResourceType, @Param, @System, @Code, @LastUpdated)";
 
     /// <summary>Inserts a string index row.</summary>
     public virtual string InsertString =>

@@ -185,7 +185,8 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
                 await connection.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct));
             }
         }
-        await Insert<TokenIndexValue>(dialect.InsertToken, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.System, v.Code });
+        var lastUpdated = write.LastUpdated.UtcTicks;
+        await Insert<TokenIndexValue>(dialect.InsertToken, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.System, v.Code, LastUpdated = lastUpdated });
         await Insert<StringIndexValue>(dialect.InsertString, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.Value, v.Normalized });
         await Insert<ReferenceIndexValue>(dialect.InsertReference, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.TargetType, v.TargetId });
         await Insert<DateIndexValue>(dialect.InsertDate, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.StartTicks, v.EndTicks });

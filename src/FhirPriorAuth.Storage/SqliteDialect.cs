@@ -56,6 +56,9 @@ public sealed class SqliteDialect : SqlDialect
     public override string ProbeBySurrogateId(string table) => $" INDEXED BY IX_{table}_Resource";
 
     /// <inheritdoc />
+    public override string ReadValueInOrder(string table) => $" INDEXED BY IX_{table}_Code";
+
+    /// <inheritdoc />
     /// <remarks>SQLite has one writer: concurrent transactions are committed together (<see cref="GroupCommit"/>).</remarks>
     public override Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct) =>
         _writer.RunAsync(work, ct);

@@ -158,6 +158,49 @@ public abstract class ResourceStoreContract
     }
 
     [SkippableFact]
+    public async System.Threading.Tasks.Task GivenOneOwnersTasks_WhenPagedByTime_ThenEachComesOnceInOrder_AndAnUpdatedOneMovesLast()
+    {
+        SkipUnlessAvailable();
+        var owner = Unique("O");
+        Hl7.Fhir.Model.Task NewTask(string status) => new()
+        {
+            Status = status == "requested" ? Hl7.Fhir.Model.Task.TaskStatus.Requested : Hl7.Fhir.Model.Task.TaskStatus.Completed,
+            Intent = Hl7.Fhir.Model.Task.TaskIntent.Order,
+            Owner = new ResourceReference { Identifier = new Identifier("urn:test:owners", owner) },
+        };
+        var ids = new List<string>();
+        for (int i = 0; i < 7; i++)
+        {
+            ids.Add((await Fhir.CreateAsync("Task", NewTask(i == 3 ? "completed" : "requested"), null, default)).Resource.Id);
+        }
+        var changed = NewTask("requested");
+        changed.Id = ids[1];
+        await Fhir.UpdateAsync("Task", ids[1], changed, 1, default);
+        var registry = SearchParameterRegistry.Default;
+        async Task<List<string>> All(bool descending)
+        {
+            var seen = new List<string>();
+            SearchCursor? after = null;
+            do
+            {
+                var query = new SearchQuery("Task",
+                [
+                    new SearchCriterion(registry.Find("Task", "status")!, null, [new TokenSearchValue(null, "requested", false)]),
+                    new SearchCriterion(registry.Find("Task", "owner")!, "identifier", [new TokenSearchValue("urn:test:owners", owner, true)]),
+                ], 2, descending, after);
+                var page = await Store.SearchAsync(query, default);
+                seen.AddRange(page.Resources.Select(r => r.Id));
+                after = page.Next;
+            } while (after is not null);
+            return seen;
+        }
+
+        var expected = new[] { ids[0], ids[2], ids[4], ids[5], ids[6], ids[1] };
+        Assert.Equal(expected, await All(descending: false));
+        Assert.Equal(expected.Reverse(), await All(descending: true));
+    }
+
+    [SkippableFact]
     public async System.Threading.Tasks.Task GivenTasksWithDueDates_WhenSortedByDueAndPaged_ThenTheyComeSoonestFirst_AndThoseWithoutOneLast()
     {
         SkipUnlessAvailable();
