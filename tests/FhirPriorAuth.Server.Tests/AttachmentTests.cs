@@ -123,6 +123,9 @@ public sealed class AttachmentTests : IAsyncLifetime
         var noContent = ProgressNote(DateTimeOffset.UtcNow);
         noContent.Content[0].Attachment.Data = null;
         await AssertOutcomeAsync(HttpStatusCode.BadRequest, AttachmentParameters(number, Member, ProviderNpi, noContent));
+        var noStatus = ProgressNote(DateTimeOffset.UtcNow);
+        noStatus.Status = null;
+        await AssertOutcomeAsync(HttpStatusCode.BadRequest, AttachmentParameters(number, Member, ProviderNpi, noStatus));
 
         // Another provider's client does not learn that the authorization exists.
         var other = new HttpRequestMessage(HttpMethod.Post, "fhir/$submit-attachment") { Content = Fhir.Json(AttachmentParameters(number, Member, ProviderNpi, note)) };

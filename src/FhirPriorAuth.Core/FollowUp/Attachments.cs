@@ -72,6 +72,10 @@ public sealed record AttachmentSubmission(Identifier TrackingId, Identifier Memb
             throw new FhirException(422, Outcomes.Error(OperationOutcome.IssueType.NotSupported,
                 $"Attachment content must be a DocumentReference; {content.TypeName} is not accepted.", $"{path}.part[Content]"));
         }
+        if (document.Status is null)
+        {
+            throw FhirException.BadRequest("DocumentReference.status is required (R4 1..1).", $"{path}.part[Content].status", OperationOutcome.IssueType.Required);
+        }
         if (document.Content.Count == 0 || document.Content.Any(c => c.Attachment?.Data is null && c.Attachment?.Url is null))
         {
             throw FhirException.BadRequest("Each DocumentReference.content needs an attachment with data or a url.", $"{path}.part[Content].content",
