@@ -22,13 +22,12 @@ public sealed class Readiness
 /// Migrates the database before Kestrel accepts requests (hosted services start first) while the PAS profiles compile,
 /// then warms the parser, FHIRPath expressions and SQL paths so that the first real request is not the slow one.
 /// <c>/health/ready</c> turns healthy when all that is done; Firely's schemas compile afterwards, and the database's
-/// planner statistics are refreshed then and every 10 minutes (before ready only when a migration changed the schema).
+/// planner statistics are refreshed every 10 minutes.
 /// </summary>
 internal sealed class StartupWork(MigrationRunner migrations, SqlDialect database, ResourceInteractions interactions, PasValidator validator,
     Readiness readiness, ILogger<StartupWork> log) : BackgroundService
 {
     private Task _compiling = Task.CompletedTask;
-    private bool _statisticsCurrent;
 
     public override async Task StartAsync(CancellationToken ct)
     {
@@ -39,13 +38,7 @@ internal sealed class StartupWork(MigrationRunner migrations, SqlDialect databas
             log.LogInformation("PAS {Version} profiles compiled", version.Label());
         }, ct)));
         var applied = await migrations.MigrateAsync(ct);
-        // A new or changed schema needs planner statistics before the first search; an existing store keeps its own, and
-        // they are refreshed after ready (on a store of a million authorizations that read took four minutes).
-        _statisticsCurrent = applied.Count > 0;
-        if (_statisticsCurrent)
-        {
-            await database.RefreshStatisticsAsync(ct);
-        }
+        await database.RefreshStatisticsAsync(ct);
         log.LogInformation("Database ready; migrations applied now: {Applied}", applied.Count == 0 ? "none" : string.Join(", ", applied));
         await base.StartAsync(ct);
     }
@@ -71,13 +64,8 @@ internal sealed class StartupWork(MigrationRunner migrations, SqlDialect databas
 
         // The planner's statistics follow the data as it grows.
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(10));
-        do
+        while (await timer.WaitForNextTickAsync(ct))
         {
-            if (_statisticsCurrent)
-            {
-                _statisticsCurrent = false;
-                continue;
-            }
             try
             {
                 await database.RefreshStatisticsAsync(ct);
@@ -87,7 +75,6 @@ internal sealed class StartupWork(MigrationRunner migrations, SqlDialect databas
                 log.LogWarning(e, "Refreshing the database statistics failed; the next attempt is in 10 minutes");
             }
         }
-        while (await timer.WaitForNextTickAsync(ct));
     }
 }
 
