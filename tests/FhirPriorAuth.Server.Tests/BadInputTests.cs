@@ -157,6 +157,15 @@ public class BadInputTests(ServerHost server)
     }
 
     [Fact]
+    public async Task GivenADatabaseThatStaysBusy_WhenARequestNeedsIt_Then503WithRetryAfter()
+    {
+        var response = await Http.GetAsync("test/busy");
+        var outcome = await response.AssertOutcome(503);
+        Assert.Equal(OperationOutcome.IssueType.Transient, outcome.Issue[0].Code);
+        Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+    }
+
+    [Fact]
     public async Task GivenACorrelationId_WhenSent_ThenItIsEchoed()
     {
         var request = Request(HttpMethod.Get, "fhir/metadata", null, ("X-Correlation-Id", "ehr-req-42"));

@@ -67,6 +67,8 @@ public sealed class ServerHost : IAsyncLifetime
         }.Concat(Settings), Clock);
         // A route that fails the way a bug would, to prove that no stack trace reaches clients.
         _app.MapGet("/test/fail", () => { throw new InvalidOperationException("secret internal detail"); });
+        // A database that stayed busy through the store's retries (SQLITE_BUSY), as another process holding the lock causes.
+        _app.MapGet("/test/busy", () => { throw new Microsoft.Data.Sqlite.SqliteException("database is locked", 5); });
         await _app.StartAsync();
 
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

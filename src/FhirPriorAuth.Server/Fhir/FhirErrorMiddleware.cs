@@ -1,5 +1,7 @@
+using System.Data.Common;
 using System.Text.RegularExpressions;
 using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Storage;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Diagnostics;
 
@@ -9,7 +11,7 @@ namespace FhirPriorAuth.Server.Fhir;
 /// Gives every request a correlation id (response header and log scope) and turns every failure into an
 /// OperationOutcome with the right status. No stack trace ever reaches a client.
 /// </summary>
-public sealed partial class FhirErrorMiddleware(RequestDelegate next, ILogger<FhirErrorMiddleware> log)
+public sealed partial class FhirErrorMiddleware(RequestDelegate next, SqlDialect database, ILogger<FhirErrorMiddleware> log)
 {
     /// <summary>The header carrying the correlation id, in and out.</summary>
     public const string CorrelationHeader = "X-Correlation-Id";
@@ -41,6 +43,14 @@ public sealed partial class FhirErrorMiddleware(RequestDelegate next, ILogger<Fh
             log.LogInformation("{Method} {Path} refused with {Status}: {Message}", context.Request.Method, context.Request.Path, e.StatusCode, e.Message);
             await WriteAsync(context, e.StatusCode, outcome);
         }
+        catch (DbException e) when (database.IsTransient(e))
+        {
+            // The database stayed busy through the store's own retries (a long maintenance statement, a failover):
+            // nothing was written, and the same request can simply be sent again.
+            log.LogWarning(e, "{Method} {Path} found the database busy", context.Request.Method, context.Request.Path);
+            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, Outcomes.Error(OperationOutcome.IssueType.Transient,
+                "The database is busy; nothing was changed. Send the request again in a few seconds."), retryAfterSeconds: 5);
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; there is nobody to answer.
@@ -66,7 +76,7 @@ public sealed partial class FhirErrorMiddleware(RequestDelegate next, ILogger<Fh
         return FhirHttp.WriteResourceAsync(context, outcome);
     }
 
-    private static async System.Threading.Tasks.Task WriteAsync(HttpContext context, int status, OperationOutcome outcome)
+    private static async System.Threading.Tasks.Task WriteAsync(HttpContext context, int status, OperationOutcome outcome, int? retryAfterSeconds = null)
     {
         if (context.Response.HasStarted)
         {
@@ -74,6 +84,10 @@ public sealed partial class FhirErrorMiddleware(RequestDelegate next, ILogger<Fh
         }
         var correlationId = context.TraceIdentifier;
         context.Response.Clear();
+        if (retryAfterSeconds is { } seconds)
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         context.Response.Headers[CorrelationHeader] = correlationId;
         context.Response.StatusCode = status;
         await FhirHttp.WriteResourceAsync(context, outcome);
