@@ -20,7 +20,7 @@ public sealed class EhrPullTests : IAsyncLifetime
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
     private readonly TestEhr _ehr = new();
     private ServerHost _server = null!;
-    private string _dataDirectory = Path.Combine(Path.GetTempPath(), "fhirpa-server-" + Guid.NewGuid().ToString("N"));
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "fhirpa-server-" + Guid.NewGuid().ToString("N"));
 
     public async Task InitializeAsync()
     {

@@ -1,13 +1,8 @@
 // Firely annotates nearly every element as nullable; these tests read shapes the server must produce and fail loudly if one is missing.
 #nullable disable warnings
 using System.Net;
-using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.FollowUp;
-using FhirPriorAuth.Core.Search;
-using FhirPriorAuth.Core.Storage;
-using FhirPriorAuth.Server.FollowUp;
 using Hl7.Fhir.Model;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Task = System.Threading.Tasks.Task;
 
@@ -66,7 +61,7 @@ public sealed class FollowUpTests : IAsyncLifetime
         var put = await _server.Client.PutAsync($"fhir/Task/{documentation.Id}", Fhir.Json(documentation));
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
 
-        var pending = await _server.Services.GetRequiredService<IWorkQueue>().PendingAsync(1000, default);
+        var pending = await _server.PendingWorkAsync();
         Assert.Contains(pending, w => w.Subject == $"Task/{review.Id}" && w.Kind == WorkKinds.EscalateTask);
 
         // Restart: the queued escalations are in the database, not in memory.
@@ -91,7 +86,7 @@ public sealed class FollowUpTests : IAsyncLifetime
         var closed = await StoredTaskAsync(documentation.Id);
         Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Completed, closed.Status);
         Assert.Null(closed.BusinessStatus);
-        var left = await _server.Services.GetRequiredService<IWorkQueue>().PendingAsync(1000, default);
+        var left = await _server.PendingWorkAsync();
         Assert.DoesNotContain(left, w => w.Subject == $"Task/{review.Id}" || w.Subject == $"Task/{documentation.Id}");
     }
 
@@ -183,7 +178,7 @@ public sealed class FollowUpTests : IAsyncLifetime
         _clock.Advance(TimeSpan.FromSeconds(31));
         await RunWorkerAsync();
 
-        var stored = FhirJson.Parse<ClaimResponse>((await _server.Services.GetRequiredService<IResourceStore>().ReadAsync("ClaimResponse", first.Id, null, default))!.Json.Span);
+        var stored = await _server.StoredAsync<ClaimResponse>(first.Id);
         Assert.All(stored.Item, i => Assert.Equal("A1", PasHttp.ReviewActionOf(i.Adjudication)));
         var reviewer = stored.GetExtension("http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-claimResponseReviewer");
         Assert.False(((FhirBoolean)reviewer.GetExtension("wasHumanReviewedFlag").Value).Value);
