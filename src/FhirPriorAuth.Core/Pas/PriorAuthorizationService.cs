@@ -73,7 +73,7 @@ public sealed class PriorAuthorizationService(
     }
 
     /// <summary>
-    /// Answers an inquiry with the current result of every matching authorization: a Parameters with one
+    /// Answers an inquiry with the current result of every matching authorization, as JSON: a Parameters with one
     /// <c>return</c> Bundle per authorization (2.2.1) or one Bundle with all of them (2.0.1).
     /// </summary>
     /// <remarks>
@@ -81,7 +81,7 @@ public sealed class PriorAuthorizationService(
     /// matches on its own provider identifiers only (PAS: a system that did not submit must match member and provider),
     /// and every caller gets only the authorizations its scope allows.
     /// </remarks>
-    public async Task<Resource> InquireAsync(Resource body, PasVersion version, CancellationToken ct, AccessScope? access = null)
+    public async Task<byte[]> InquireAsync(Resource body, PasVersion version, CancellationToken ct, AccessScope? access = null)
     {
         access ??= AccessScope.All;
         var request = PasRequest.Read(body, PasOperation.Inquire);
@@ -96,66 +96,15 @@ public sealed class PriorAuthorizationService(
         var candidates = await store.FindAsync(new AuthorizationLookup(members, providers), MaxInquiryResults, ct);
         var matches = InquiryMatch.Narrow(request, candidates.Where(access.Allows).ToList(), request.Insurers);
 
-        var now = interactions.Now();
-        var bundles = new List<Bundle>();
+        var answers = new List<InquiryAnswer>();
         foreach (var authorization in matches)
         {
-            if (await InquiryResponseAsync(authorization, version, now, ct) is { } bundle)
+            if (await store.LatestResponseAsync(authorization.Number, ct) is { } latest)
             {
-                bundles.Add(bundle);
+                answers.Add(new InquiryAnswer((await interactions.ReadAsync("ClaimResponse", authorization.ClaimResponseId, ct)).Json, latest));
             }
         }
-        if (version.WrapsInquiryInParameters())
-        {
-            // The id keeps a no-match answer from being an empty object, which strict FHIR parsers (Firely's) refuse.
-            return new Parameters
-            {
-                Id = ResourceInteractions.NewId(),
-                Parameter = bundles.Select(b => new Parameters.ParameterComponent { Name = "return", Resource = b }).ToList(),
-            };
-        }
-        var combined = new Bundle
-        {
-            Type = Bundle.BundleType.Collection,
-            Identifier = new Identifier("urn:fhirpriorauth:inquiry-response", ResourceInteractions.NewId()),
-            Timestamp = now,
-            Meta = new Meta { Profile = [version.Profile("profile-pas-inquiry-response-bundle")] },
-        };
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in bundles.SelectMany(b => b.Entry).OrderBy(e => e.Resource is ClaimResponse ? 0 : 1))
-        {
-            if (entry.FullUrl is not null && seen.Add(entry.FullUrl))
-            {
-                combined.Entry.Add(entry);
-            }
-        }
-        return combined;
-    }
-
-    /// <summary>
-    /// The current ClaimResponse, as a Claim Inquiry Response, followed by the entries of the latest submission's
-    /// response, so every reference it makes resolves exactly as it did then.
-    /// </summary>
-    private async Task<Bundle?> InquiryResponseAsync(AuthorizationRecord authorization, PasVersion version, DateTimeOffset now, CancellationToken ct)
-    {
-        if (await store.LatestResponseAsync(authorization.Number, ct) is not { } latest)
-        {
-            return null;
-        }
-        var previous = (Bundle)FhirJson.Parse(latest, "Bundle");
-        var current = FhirJson.Parse<ClaimResponse>((await interactions.ReadAsync("ClaimResponse", authorization.ClaimResponseId, ct)).Json.Span);
-        current.Meta ??= new Meta();
-        current.Meta.Profile = [version.Profile("profile-claiminquiryresponse")];
-        var bundle = new Bundle
-        {
-            Type = Bundle.BundleType.Collection,
-            Identifier = new Identifier("urn:fhirpriorauth:inquiry-response", ResourceInteractions.NewId()),
-            Timestamp = now,
-            Meta = new Meta { Profile = [version.Profile("profile-pas-inquiry-response-bundle")] },
-        };
-        bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = previous.Entry[0].FullUrl, Resource = current });
-        bundle.Entry.AddRange(previous.Entry.Skip(1));
-        return bundle;
+        return InquiryResponse.Write(answers, version, interactions.Now());
     }
 
     /// <summary>

@@ -26,7 +26,7 @@ public static class PasEndpoints
         fhir.MapPost("/Claim/$inquire", async (HttpContext http, PriorAuthorizationService pas) =>
         {
             var body = FhirJson.ParseIgnoringUnknownElements(await FhirHttp.ReadJsonBodyAsync(http));
-            await FhirHttp.WriteResourceAsync(http, await pas.InquireAsync(body, version, http.RequestAborted, http.Access().Scope));
+            await FhirHttp.WriteJsonAsync(http, await pas.InquireAsync(body, version, http.RequestAborted, http.Access().Scope));
         }).Performs(FhirAction.Inquire, "Claim");
         return fhir;
     }
