@@ -204,7 +204,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         {
             await resources.WriteAsync(connection, tx, write, ct);
         }
-        await SqlWorkQueue.InsertAsync(Dialect, connection, tx, submission.Work ?? [], submission.ReceivedAt, ct);
+        await SqlWorkQueue.InsertAsync(Dialect, connection, tx, submission.WorkToSave, submission.ReceivedAt, ct);
         return true;
     }
 

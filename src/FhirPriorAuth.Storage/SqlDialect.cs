@@ -212,6 +212,63 @@ public abstract class SqlDialect
     /// <summary>Work not done yet, soonest first.</summary>
     public virtual string ReadPendingWork => $"SELECT {Top("@Max")}{WorkColumns} FROM WorkItem ORDER BY not_before{Limit("@Max")}";
 
+    private const string DeliveryColumns =
+        "subscription_id AS Id, status AS Status, filters AS Filters, base_url AS BaseUrl, pas_version AS Version, last_event AS LastEvent, " +
+        "delivered AS Delivered, due AS Due, failing_since AS FailingSince, last_error AS LastError";
+
+    /// <summary>Changes a Subscription's delivery state (not its counters or lease); 0 rows when it has none yet.</summary>
+    public virtual string UpdateSubscriptionDelivery =>
+        "UPDATE SubscriptionDelivery SET status = @Status, filters = @Filters, base_url = @BaseUrl, pas_version = @Version, due = @Due, " +
+        "failing_since = @FailingSince, last_error = @LastError WHERE subscription_id = @Id";
+
+    /// <summary>Starts a Subscription's delivery state.</summary>
+    public virtual string InsertSubscriptionDelivery =>
+        "INSERT INTO SubscriptionDelivery (subscription_id, status, filters, base_url, pas_version, last_event, delivered, due, lease_owner, lease_expires, failing_since, last_error) " +
+        "VALUES (@Id, @Status, @Filters, @BaseUrl, @Version, 0, 0, @Due, NULL, NULL, @FailingSince, @LastError)";
+
+    /// <summary>One Subscription's delivery state.</summary>
+    public virtual string ReadSubscriptionDelivery => $"SELECT {DeliveryColumns} FROM SubscriptionDelivery WHERE subscription_id = @Id";
+
+    /// <summary>Every Subscription that is not off.</summary>
+    public virtual string ReadLiveSubscriptions => $"SELECT {DeliveryColumns} FROM SubscriptionDelivery WHERE status <> 'off'";
+
+    /// <summary>Counts the next event of @Id unless @Source was recorded for it already or it is off; makes it due by @Now.</summary>
+    public virtual string CountSubscriptionEvent =>
+        "UPDATE SubscriptionDelivery SET last_event = last_event + 1, due = CASE WHEN due > @Now THEN @Now ELSE due END " +
+        "WHERE subscription_id = @Id AND status <> 'off' " +
+        "AND NOT EXISTS (SELECT 1 FROM SubscriptionEvent e WHERE e.subscription_id = @Id AND e.source = @Source)";
+
+    /// <summary>Records the event just counted, under its number.</summary>
+    public virtual string InsertSubscriptionEvent =>
+        "INSERT INTO SubscriptionEvent (subscription_id, event_number, source, authorization_number, focus, occurred_at, delivered_at) " +
+        "SELECT subscription_id, last_event, @Source, @Number, @Focus, @Now, NULL FROM SubscriptionDelivery WHERE subscription_id = @Id";
+
+    /// <summary>Leases up to @Max due requested or active Subscriptions that nobody holds to @Owner, returning them.</summary>
+    public virtual string ClaimSubscriptions =>
+        "UPDATE SubscriptionDelivery SET lease_owner = @Owner, lease_expires = @LeaseUntil WHERE subscription_id IN (" +
+        "SELECT subscription_id FROM SubscriptionDelivery WHERE due <= @Now AND status IN ('requested', 'active') " +
+        "AND (lease_expires IS NULL OR lease_expires <= @Now) ORDER BY due LIMIT @Max) " +
+        $"RETURNING {DeliveryColumns}";
+
+    /// <summary>A Subscription's events after @After, in order.</summary>
+    public virtual string ReadSubscriptionEvents =>
+        $"SELECT {Top("@Max")}event_number AS Number, authorization_number AS AuthorizationNumber, focus AS Focus, occurred_at AS OccurredAt " +
+        $"FROM SubscriptionEvent WHERE subscription_id = @Id AND event_number > @After ORDER BY event_number{Limit("@Max")}";
+
+    /// <summary>Marks event @Number delivered.</summary>
+    public virtual string MarkEventDelivered =>
+        "UPDATE SubscriptionEvent SET delivered_at = @Now WHERE subscription_id = @Id AND event_number = @Number";
+
+    /// <summary>Moves a Subscription's delivered mark to @Number and clears its failure.</summary>
+    public virtual string MarkSubscriptionDelivered =>
+        "UPDATE SubscriptionDelivery SET delivered = @Number, failing_since = NULL, last_error = NULL WHERE subscription_id = @Id AND delivered < @Number";
+
+    /// <summary>Gives up @Owner's lease: due at once when events are waiting and it is not failing, otherwise at @Due.</summary>
+    public virtual string ReleaseSubscription =>
+        "UPDATE SubscriptionDelivery SET lease_owner = NULL, lease_expires = NULL, " +
+        "due = CASE WHEN @FailingSince IS NULL AND status = 'active' AND last_event > delivered THEN @Now ELSE @Due END, " +
+        "failing_since = @FailingSince, last_error = @Error WHERE subscription_id = @Id AND lease_owner = @Owner";
+
     /// <summary>Reads a client registration.</summary>
     public virtual string ReadClient => "SELECT detail FROM SmartClient WHERE client_id = @ClientId";
 

@@ -66,6 +66,15 @@ public sealed class SqlServerDialect : SqlDialect
         "inserted.attempts AS Attempts, inserted.last_error AS LastError;";
 
     /// <inheritdoc />
+    public override string ClaimSubscriptions =>
+        "WITH due AS (SELECT TOP (@Max) * FROM dbo.SubscriptionDelivery WITH (UPDLOCK, READPAST, ROWLOCK) " +
+        "WHERE due <= @Now AND status IN ('requested', 'active') AND (lease_expires IS NULL OR lease_expires <= @Now) ORDER BY due) " +
+        "UPDATE due SET lease_owner = @Owner, lease_expires = @LeaseUntil " +
+        "OUTPUT inserted.subscription_id AS Id, inserted.status AS Status, inserted.filters AS Filters, inserted.base_url AS BaseUrl, " +
+        "inserted.pas_version AS Version, inserted.last_event AS LastEvent, inserted.delivered AS Delivered, inserted.due AS Due, " +
+        "inserted.failing_since AS FailingSince, inserted.last_error AS LastError;";
+
+    /// <inheritdoc />
     public override string CreateSchemaVersionTable =>
         "IF OBJECT_ID(N'dbo.SchemaVersion', N'U') IS NULL " +
         "CREATE TABLE dbo.SchemaVersion (version INT NOT NULL PRIMARY KEY, name NVARCHAR(200) NOT NULL, applied_at NVARCHAR(40) NOT NULL)";

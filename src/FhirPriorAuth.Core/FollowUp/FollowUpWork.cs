@@ -11,7 +11,8 @@ namespace FhirPriorAuth.Core.FollowUp;
 
 /// <summary>Does one item of background work; an exception means "try again later" to the worker.</summary>
 public sealed class FollowUpWork(ResourceInteractions fhir, IResourceStore store, ReviewDecisions reviews, IAuthorizationStore authorizations,
-    SupportingDocuments documents, IWorkQueue queue, FollowUpSettings? settings = null, IDocumentSource? ehr = null)
+    SupportingDocuments documents, IWorkQueue queue, FollowUpSettings? settings = null, IDocumentSource? ehr = null,
+    Subscriptions.NotificationDelivery? notifications = null)
 {
     /// <summary>The AuditEvent agent of work the server does on its own.</summary>
     public const string WorkerAgent = "fhirpriorauth-worker";
@@ -22,6 +23,7 @@ public sealed class FollowUpWork(ResourceInteractions fhir, IResourceStore store
         WorkKinds.EscalateTask => EscalateAsync(item.Subject, now, ct),
         WorkKinds.AutoDecide => AutoDecideAsync(item.Subject, ct),
         WorkKinds.PullDocuments => PullDocumentsAsync(item.Subject, now, ct),
+        WorkKinds.NotifySubscribers => notifications?.RecordAsync(item.Subject, item.Id, now, ct) ?? Task.CompletedTask,
         _ => throw new InvalidOperationException($"Unknown kind of work '{item.Kind}'."),
     };
 

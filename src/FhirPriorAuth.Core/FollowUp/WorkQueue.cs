@@ -11,6 +11,12 @@ public static class WorkKinds
 
     /// <summary>Search the requesting provider's EHR for the documents an authorization waits for (subject: the authorization number).</summary>
     public const string PullDocuments = "pull-documents";
+
+    /// <summary>
+    /// Record a change of an authorization's ClaimResponse as an event of every Subscription it matches (subject: the
+    /// authorization number). Saved in the same transaction as the change: the notification outbox's first half.
+    /// </summary>
+    public const string NotifySubscribers = "notify-subscribers";
 }
 
 /// <summary>Follow-up settings the decision path needs.</summary>

@@ -143,7 +143,17 @@ public sealed record SubmissionRecord(
     byte[] ResponseBundle,
     IReadOnlyList<string> Warnings,
     IReadOnlyList<WorkItem>? Work = null,
-    string Kind = StepKinds.Request);
+    string Kind = StepKinds.Request)
+{
+    /// <summary>
+    /// The work saved with the step: its own, and, when it changes an authorization that existed before (a decision, an
+    /// update, documents), telling the Subscriptions of the requesting organization. The item's id is derived from the
+    /// step's, so the change is reported once however often it is handled.
+    /// </summary>
+    public IReadOnlyList<WorkItem> WorkToSave => IsNewAuthorization
+        ? Work ?? []
+        : [.. Work ?? [], new WorkItem($"notify:{Id}", WorkKinds.NotifySubscribers, Authorization.Number, ReceivedAt)];
+}
 
 /// <summary>The kinds of recorded step that change an authorization.</summary>
 public static class StepKinds

@@ -99,7 +99,8 @@ public static class FhirRestEndpoints
         }
     }
 
-    private static async Task WriteWriteResult(HttpContext http, string prefix, WriteResult result, int status)
+    /// <summary>Answers a create or update: status, version headers, Location and the body the client prefers.</summary>
+    internal static async Task WriteWriteResult(HttpContext http, string prefix, WriteResult result, int status)
     {
         var stored = result.Resource;
         if (http.GetRouteValue("id") is null)

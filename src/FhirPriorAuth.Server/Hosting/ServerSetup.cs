@@ -6,6 +6,7 @@ using FhirPriorAuth.Server.Fhir;
 using FhirPriorAuth.Server.FollowUp;
 using FhirPriorAuth.Server.Pas;
 using FhirPriorAuth.Server.Security;
+using FhirPriorAuth.Server.Subscriptions;
 using FhirPriorAuth.Server.Validation;
 using FhirPriorAuth.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -45,6 +46,7 @@ public static class ServerSetup
         builder.Services.AddHostedService<StartupWork>();
         // After StartupWork, whose start migrates the database the worker reads.
         builder.Services.AddFollowUp(builder.Configuration, dialect);
+        builder.Services.AddSubscriptions(builder.Configuration, resources);
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
         return builder;
     }
@@ -69,7 +71,8 @@ public static class ServerSetup
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         foreach (var (prefix, version) in PasSetup.Bases)
         {
-            app.MapFhirRest(prefix, version).MapPas(prefix, version).MapReview(prefix).MapAttachments(prefix).MapDecisionRecord();
+            app.MapFhirRest(prefix, version).MapPas(prefix, version).MapReview(prefix).MapAttachments(prefix).MapDecisionRecord()
+                .MapSubscriptions(prefix, version);
         }
         app.MapTokenEndpoints(PasSetup.Bases.Select(b => b.Prefix));
         return app;
