@@ -66,6 +66,14 @@ public sealed class SubscriptionTests : IAsyncLifetime
         var statusNow = await (await _server.Client.GetAsync($"{PasHttp.Base(version)}/Subscription/{id}/$status")).ReadAs<Parameters>();
         Assert.Equal("active", Value(statusNow, "status"));
         Assert.Equal("0", Value(statusNow, "events-since-subscription-start"));
+
+        var metadata = await (await _server.Client.GetAsync($"{PasHttp.Base(version)}/metadata")).ReadAs<CapabilityStatement>();
+        var declared = metadata.Rest[0].Resource.Single(r => r.Type == "Subscription");
+        Assert.Equal(Core.Subscriptions.Backport.PasTopic, declared.GetExtensionValue<Canonical>(Core.Subscriptions.Backport.TopicCanonical).Value);
+        Assert.Contains(declared.Operation, o => o.Name == "status");
+        Assert.Superset(new HashSet<CapabilityStatement.TypeRestfulInteraction?> { CapabilityStatement.TypeRestfulInteraction.Create,
+            CapabilityStatement.TypeRestfulInteraction.Update, CapabilityStatement.TypeRestfulInteraction.Delete },
+            declared.Interaction.Select(i => i.Code).ToHashSet());
     }
 
     [Fact]

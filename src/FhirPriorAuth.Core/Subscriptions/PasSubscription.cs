@@ -23,6 +23,12 @@ public static class Backport
     /// <summary>Seconds between heartbeats, on <c>Subscription.channel</c>.</summary>
     public const string HeartbeatPeriod = StructureDefinition + "backport-heartbeat-period";
 
+    /// <summary>The CapabilityStatement extension naming a topic the server supports.</summary>
+    public const string TopicCanonical = StructureDefinition + "capabilitystatement-subscriptiontopic-canonical";
+
+    /// <summary>The Backport's <c>$status</c> operation.</summary>
+    public const string StatusOperation = "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status";
+
     /// <summary>The SubscriptionStatus Parameters profile.</summary>
     public const string StatusProfile = StructureDefinition + "backport-subscription-status-r4";
 

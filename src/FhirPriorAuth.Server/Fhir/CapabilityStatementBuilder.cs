@@ -58,21 +58,28 @@ public sealed class CapabilityStatementBuilder(SearchParameterRegistry registry,
             // The audit trail is append-only: read and search, never written through the API.
             var interactions = type == "AuditEvent" ? TypeInteractions.Where(i => i is not (CapabilityStatement.TypeRestfulInteraction.Create
                 or CapabilityStatement.TypeRestfulInteraction.Update or CapabilityStatement.TypeRestfulInteraction.Delete)) : TypeInteractions;
-            rest.Resource.Add(new CapabilityStatement.ResourceComponent
+            // A Subscription is created by POST only, and carries its delivery state (ADR 0010).
+            var subscription = type == "Subscription";
+            var resource = new CapabilityStatement.ResourceComponent
             {
                 Type = type,
                 Interaction = interactions.Select(i => new CapabilityStatement.ResourceInteractionComponent { Code = i }).ToList(),
                 Versioning = CapabilityStatement.ResourceVersionPolicy.VersionedUpdate,
                 ReadHistory = true,
-                UpdateCreate = true,
-                ConditionalCreate = true,
+                UpdateCreate = !subscription,
+                ConditionalCreate = !subscription,
                 ConditionalUpdate = false,
                 ConditionalDelete = CapabilityStatement.ConditionalDeleteStatus.NotSupported,
                 SearchParam = registry.For(type).OrderBy(p => p.Name, StringComparer.Ordinal)
                     .Select(p => new CapabilityStatement.SearchParamComponent { Name = p.Name, Definition = p.Url, Type = p.Type })
                     .ToList(),
                 Operation = served.Where(o => o.ResourceType == type).Select(ToComponent).ToList(),
-            });
+            };
+            if (subscription)
+            {
+                resource.Extension.Add(new Extension(Core.Subscriptions.Backport.TopicCanonical, new Canonical(Core.Subscriptions.Backport.PasTopic)));
+            }
+            rest.Resource.Add(resource);
         }
         rest.Operation = served.Where(o => o.ResourceType is null).Select(ToComponent).ToList();
 

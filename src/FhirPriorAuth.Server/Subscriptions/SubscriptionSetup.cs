@@ -1,4 +1,5 @@
 using FhirPriorAuth.Core.Subscriptions;
+using FhirPriorAuth.Server.Fhir;
 using FhirPriorAuth.Storage;
 
 namespace FhirPriorAuth.Server.Subscriptions;
@@ -43,6 +44,7 @@ public static class SubscriptionSetup
         services.AddSingleton(new EndpointRules(options.AllowedHosts, options.AllowedSchemes, options.HttpOnLoopback));
         services.AddSingleton(new DeliverySettings(options.ErrorAfter, options.RetryMin, options.RetryMax, DeliverySettings.Default.Lease));
         services.AddSingleton<PasSubscriptions>();
+        services.AddSingleton(new FhirOperationRegistration("Subscription", "status", Backport.StatusOperation));
         services.AddSingleton<NotificationDelivery>();
         services.AddSingleton<IRestHook, RestHook>();
         // No redirects: a receiver must not be able to bounce the server's request to a host the rules refuse.
