@@ -255,6 +255,11 @@ public abstract class SqlDialect
         $"SELECT {Top("@Max")}event_number AS Number, authorization_number AS AuthorizationNumber, focus AS Focus, occurred_at AS OccurredAt " +
         $"FROM SubscriptionEvent WHERE subscription_id = @Id AND event_number > @After ORDER BY event_number{Limit("@Max")}";
 
+    /// <summary>The events of authorization @Number's changes.</summary>
+    public virtual string ReadAuthorizationNotifications =>
+        "SELECT subscription_id AS SubscriptionId, event_number AS EventNumber, occurred_at AS RecordedAt, delivered_at AS DeliveredAt " +
+        "FROM SubscriptionEvent WHERE authorization_number = @Number ORDER BY occurred_at, subscription_id, event_number";
+
     /// <summary>Marks event @Number delivered.</summary>
     public virtual string MarkEventDelivered =>
         "UPDATE SubscriptionEvent SET delivered_at = @Now WHERE subscription_id = @Id AND event_number = @Number";

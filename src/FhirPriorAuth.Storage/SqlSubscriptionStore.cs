@@ -70,6 +70,16 @@ public sealed class SqlSubscriptionStore(SqlResourceStore resources) : ISubscrip
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<NotificationRecord>> NotificationsAsync(string authorizationNumber, CancellationToken ct)
+    {
+        await using var connection = await Dialect.OpenAsync(ct);
+        var rows = await connection.QueryAsync<NotificationRow>(new CommandDefinition(Dialect.ReadAuthorizationNotifications,
+            new { Number = authorizationNumber }, cancellationToken: ct));
+        return rows.Select(r => new NotificationRecord($"Subscription/{r.SubscriptionId}", r.EventNumber, new DateTimeOffset(r.RecordedAt, TimeSpan.Zero),
+            r.DeliveredAt is { } d ? new DateTimeOffset(d, TimeSpan.Zero) : null)).ToList();
+    }
+
+    /// <inheritdoc />
     public Task DeliveredAsync(string id, long number, DateTimeOffset now, CancellationToken ct) =>
         Dialect.WriteAsync(async (connection, tx) =>
         {
@@ -114,6 +124,14 @@ public sealed class SqlSubscriptionStore(SqlResourceStore resources) : ISubscrip
         public SubscriptionDelivery ToDelivery() => new(Id, Status, Filters.Split('\n', StringSplitOptions.RemoveEmptyEntries), BaseUrl,
             Version == PasVersion.V2_0_1.Label() ? PasVersion.V2_0_1 : PasVersion.V2_2_1, LastEvent, Delivered,
             new DateTimeOffset(Due, TimeSpan.Zero), FailingSince is { } f ? new DateTimeOffset(f, TimeSpan.Zero) : null, LastError);
+    }
+
+    private sealed class NotificationRow
+    {
+        public string SubscriptionId { get; set; } = "";
+        public long EventNumber { get; set; }
+        public long RecordedAt { get; set; }
+        public long? DeliveredAt { get; set; }
     }
 
     private sealed class EventRow

@@ -112,6 +112,11 @@ public sealed class SubscriptionTests : IAsyncLifetime
         // After the last decision nothing waits any more.
         Assert.DoesNotContain("A4", PasHttp.ReviewActions((Bundle)notifications[^1].Bundle.Entry[1].Resource));
         Assert.Single(_receiver.At(otherPath));
+        // The decision record shows each notification and when it was delivered.
+        var record = JsonNode.Parse(await _server.Client.GetStringAsync($"fhir/$decision-record?authorization={number}"))!;
+        var sent = record["notifications"]!.AsArray().Where(n => n!["subscription"]!.GetValue<string>() == $"Subscription/{id}").ToList();
+        Assert.Equal(Enumerable.Range(1, decisions).Select(n => (long)n), sent.Select(n => n!["eventNumber"]!.GetValue<long>()));
+        Assert.All(sent, n => Assert.NotNull(n!["deliveredAt"]));
         var statusNow = await (await _server.Client.GetAsync($"fhir/Subscription/{id}/$status")).ReadAs<Parameters>();
         Assert.Equal(decisions.ToString(), Value(statusNow, "events-since-subscription-start"));
     }

@@ -44,6 +44,10 @@ public abstract class SubscriptionStoreContract
         var claimed = Assert.Single(await Subscriptions.ClaimAsync("w", Now, Now.AddMinutes(1), 1000, default), d => d.Id == id);
         Assert.Equal((2L, 0L), (claimed.LastEvent, claimed.Delivered));
         Assert.Contains(await Subscriptions.LiveAsync(default), d => d.Id == id && d.Filters.SequenceEqual(["8189991234"]));
+
+        await Subscriptions.DeliveredAsync(id, 1, Now.AddSeconds(1), default);
+        var mine = (await Subscriptions.NotificationsAsync("PA-1", default)).Where(n => n.Subscription == $"Subscription/{id}");
+        Assert.Equal([(1L, Now, (DateTimeOffset?)Now.AddSeconds(1))], mine.Select(n => (n.EventNumber, n.RecordedAt, n.DeliveredAt)));
     }
 
     [SkippableFact]

@@ -20,9 +20,10 @@ namespace FhirPriorAuth.Core.FollowUp;
 /// <param name="FollowUps">Every follow-up opened.</param>
 /// <param name="Documents">Documents received after the request (<c>DocumentReference/id</c>).</param>
 /// <param name="Events">What the server did by itself, from the audit trail, oldest first.</param>
+/// <param name="Notifications">The Subscription notifications its changes made, and when each was delivered.</param>
 public sealed record DecisionRecord(string Authorization, string Status, bool Expedited, DateTimeOffset ReceivedAt, DecisionClock Clock,
     IReadOnlyList<ItemRecord> Items, IReadOnlyList<RecordedStep> Steps, IReadOnlyList<FollowUpRecord> FollowUps, IReadOnlyList<string> Documents,
-    IReadOnlyList<EventRecord> Events);
+    IReadOnlyList<EventRecord> Events, IReadOnlyList<Subscriptions.NotificationRecord> Notifications);
 
 /// <summary>The CMS-0057-F clock of an authorization.</summary>
 /// <param name="Limit">72 hours (expedited) or 7 days (standard).</param>
@@ -49,7 +50,7 @@ public sealed record ItemRecord(int Sequence, string ReviewAction, string RuleId
 public sealed record EventRecord(DateTimeOffset At, string Action, bool Succeeded, string? Description, string AuditEvent);
 
 /// <summary>Builds <see cref="DecisionRecord"/>s from the authorization, its steps and the audit trail.</summary>
-public sealed class DecisionRecords(IAuthorizationStore store, ResourceInteractions fhir)
+public sealed class DecisionRecords(IAuthorizationStore store, ResourceInteractions fhir, Subscriptions.ISubscriptionStore? subscriptions = null)
 {
     /// <summary>The record of authorization <paramref name="number"/>; 404 when there is none.</summary>
     public async Task<DecisionRecord> ReadAsync(string number, CancellationToken ct)
@@ -79,6 +80,7 @@ public sealed class DecisionRecords(IAuthorizationStore store, ResourceInteracti
         return new DecisionRecord(authorization.Number, authorization.Status, authorization.Expedited, authorization.ReceivedAt, clock,
             authorization.Items.Select(i => new ItemRecord(i.Sequence, i.Decision.X12Code, i.Decision.RuleId, i.Decision.Reason, i.DecidedAt)).ToList(),
             steps, authorization.FollowUps, authorization.Documents.Select(d => $"DocumentReference/{d}").ToList(),
-            events.DistinctBy(e => e.AuditEvent).OrderBy(e => e.At).ToList());
+            events.DistinctBy(e => e.AuditEvent).OrderBy(e => e.At).ToList(),
+            subscriptions is null ? [] : await subscriptions.NotificationsAsync(number, ct));
     }
 }

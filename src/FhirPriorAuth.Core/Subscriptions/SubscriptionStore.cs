@@ -48,6 +48,13 @@ public sealed record SubscriptionDelivery(string Id, string Status, IReadOnlyLis
 /// <param name="OccurredAt">When the change was recorded for the Subscription.</param>
 public sealed record SubscriptionEvent(long Number, string AuthorizationNumber, string Focus, DateTimeOffset OccurredAt);
 
+/// <summary>A Subscription event of one authorization, for its decision record.</summary>
+/// <param name="Subscription">The Subscription, <c>Subscription/id</c>.</param>
+/// <param name="EventNumber">The event's number for it.</param>
+/// <param name="RecordedAt">When the change was recorded for it.</param>
+/// <param name="DeliveredAt">When its notification was accepted by the receiver; null while it is not.</param>
+public sealed record NotificationRecord(string Subscription, long EventNumber, DateTimeOffset RecordedAt, DateTimeOffset? DeliveredAt);
+
 /// <summary>
 /// Durable state of Subscription delivery: the resource and its delivery row are written together, events are
 /// numbered per Subscription as they are recorded, and a lease keeps one worker (on any replica) per Subscription.
@@ -77,6 +84,9 @@ public interface ISubscriptionStore
 
     /// <summary>The Subscription's events after <paramref name="after"/>, in order.</summary>
     Task<IReadOnlyList<SubscriptionEvent>> EventsAsync(string id, long after, int max, CancellationToken ct);
+
+    /// <summary>The events recorded for an authorization's changes, oldest first.</summary>
+    Task<IReadOnlyList<NotificationRecord>> NotificationsAsync(string authorizationNumber, CancellationToken ct);
 
     /// <summary>Marks an event delivered (and every earlier one), clearing the failure state.</summary>
     Task DeliveredAsync(string id, long number, DateTimeOffset now, CancellationToken ct);

@@ -29,4 +29,5 @@ CREATE TABLE dbo.SubscriptionEvent (
     CONSTRAINT PK_SubscriptionEvent PRIMARY KEY CLUSTERED (subscription_id, event_number)
 );
 CREATE UNIQUE INDEX UX_SubscriptionEvent_Source ON dbo.SubscriptionEvent (subscription_id, source);
+CREATE INDEX IX_SubscriptionEvent_Authorization ON dbo.SubscriptionEvent (authorization_number);
 GO

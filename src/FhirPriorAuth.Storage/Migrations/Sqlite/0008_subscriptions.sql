@@ -28,3 +28,4 @@ CREATE TABLE SubscriptionEvent (
     PRIMARY KEY (subscription_id, event_number)
 );
 CREATE UNIQUE INDEX UX_SubscriptionEvent_Source ON SubscriptionEvent (subscription_id, source);
+CREATE INDEX IX_SubscriptionEvent_Authorization ON SubscriptionEvent (authorization_number);
