@@ -274,6 +274,13 @@ public abstract class SqlDialect
         "due = CASE WHEN @FailingSince IS NULL AND status = 'active' AND last_event > delivered THEN @Now ELSE @Due END, " +
         "failing_since = @FailingSince, last_error = @Error WHERE subscription_id = @Id AND lease_owner = @Owner";
 
+    /// <summary>Stores a CRD coverage assertion.</summary>
+    public virtual string InsertCoverageAssertion =>
+        "INSERT INTO CoverageAssertion (assertion_id, hook_instance, asserted_at, detail) VALUES (@Id, @HookInstance, @AssertedAt, @Detail)";
+
+    /// <summary>Reads a CRD coverage assertion.</summary>
+    public virtual string ReadCoverageAssertion => "SELECT detail FROM CoverageAssertion WHERE assertion_id = @Id";
+
     /// <summary>Reads a client registration.</summary>
     public virtual string ReadClient => "SELECT detail FROM SmartClient WHERE client_id = @ClientId";
 

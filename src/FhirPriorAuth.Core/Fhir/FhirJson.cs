@@ -41,9 +41,17 @@ public static class FhirJson
     /// Parses a resource, ignoring elements the FHIR R4 model does not define (they are dropped, not echoed);
     /// everything else is checked as strictly as <see cref="Parse(ReadOnlySpan{byte}, string?)"/>.
     /// </summary>
-    public static Resource ParseIgnoringUnknownElements(ReadOnlySpan<byte> json, string? expectedType = null)
+    public static Resource ParseIgnoringUnknownElements(ReadOnlySpan<byte> json, string? expectedType = null) =>
+        DropUnknown(Parse(json, expectedType, lenient: true));
+
+    /// <summary>
+    /// Parses what can be read of a resource another system sent for information (a CDS Hooks context): unknown
+    /// elements are dropped, and so are values that are not valid FHIR. Only JSON that is no resource at all fails.
+    /// </summary>
+    public static Resource ParseBestEffort(ReadOnlySpan<byte> json) => DropUnknown(Parse(json, null, lenient: true, bestEffort: true));
+
+    private static Resource DropUnknown(Resource resource)
     {
-        var resource = Parse(json, expectedType, lenient: true);
         foreach (var node in FhirTree.Nodes(resource))
         {
             if (node.HasOverflow)
@@ -54,7 +62,7 @@ public static class FhirJson
         return resource;
     }
 
-    private static Resource Parse(ReadOnlySpan<byte> json, string? expectedType, bool lenient)
+    private static Resource Parse(ReadOnlySpan<byte> json, string? expectedType, bool lenient, bool bestEffort = false)
     {
         if (json.IsEmpty)
         {
@@ -66,6 +74,10 @@ public static class FhirJson
         try
         {
             resource = (lenient ? LenientDeserializer : Deserializer).DeserializeResource(ref reader);
+        }
+        catch (DeserializationFailedException e) when (bestEffort && e.PartialResult is Resource partial)
+        {
+            resource = partial;
         }
         catch (DeserializationFailedException e)
         {

@@ -27,6 +27,9 @@ public sealed class PolicyEngine(PolicySet policies)
     /// <summary>ICD-10-CM.</summary>
     public const string Icd10System = "http://hl7.org/fhir/sid/icd-10-cm";
 
+    /// <summary>The loaded policies.</summary>
+    public PolicySet Policies => policies;
+
     /// <summary>Decides the given items (all when <paramref name="sequences"/> is null).</summary>
     public IReadOnlyList<ItemDecision> Decide(PolicyRequest request, IReadOnlySet<int>? sequences = null)
     {

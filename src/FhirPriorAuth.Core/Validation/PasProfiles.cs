@@ -156,9 +156,13 @@ public sealed class FirelyPasValidator : IPasValidator
     internal PasProfiles Profiles(PasVersion version) => _profiles[version].Value;
 
     /// <summary>Validates any resource against a PAS profile of the version (e.g. <c>profile-pas-response-bundle</c>), classified like requests.</summary>
-    public PasValidationReport ValidateAgainst(Resource resource, PasVersion version, string profileId)
+    public PasValidationReport ValidateAgainst(Resource resource, PasVersion version, string profileId) =>
+        ValidateAgainstCanonical(resource, version, version.Profile(profileId));
+
+    /// <summary>Validates any resource against a profile in the version's packages (PAS, US Core, CRD 2.0.1) by its canonical URL.</summary>
+    public PasValidationReport ValidateAgainstCanonical(Resource resource, PasVersion version, string canonical)
     {
-        var outcome = _profiles[version].Value.Validate(resource, version.Profile(profileId));
+        var outcome = _profiles[version].Value.Validate(resource, canonical);
         var (real, suppressed, warnings) = IssueClassifier.Classify(outcome, () => JsonNode.Parse(Fhir.FhirJson.ToBytes(resource)));
         return new PasValidationReport(real.Select(Normalize).ToList(), suppressed.Select(s => s.Issue).Concat(warnings).Select(Normalize).ToList());
     }

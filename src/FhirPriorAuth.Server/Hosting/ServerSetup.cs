@@ -2,6 +2,7 @@ using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.FollowUp;
 using FhirPriorAuth.Core.Search;
 using FhirPriorAuth.Core.Storage;
+using FhirPriorAuth.Server.Crd;
 using FhirPriorAuth.Server.Fhir;
 using FhirPriorAuth.Server.FollowUp;
 using FhirPriorAuth.Server.Pas;
@@ -47,6 +48,7 @@ public static class ServerSetup
         // After StartupWork, whose start migrates the database the worker reads.
         builder.Services.AddFollowUp(builder.Configuration, dialect);
         builder.Services.AddSubscriptions(builder.Configuration, resources);
+        builder.Services.AddCrd(resources);
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
         return builder;
     }
@@ -74,6 +76,7 @@ public static class ServerSetup
             app.MapFhirRest(prefix, version).MapPas(prefix, version).MapReview(prefix).MapAttachments(prefix).MapDecisionRecord()
                 .MapSubscriptions(prefix, version);
         }
+        app.MapCrd();
         app.MapTokenEndpoints(PasSetup.Bases.Select(b => b.Prefix));
         return app;
     }
