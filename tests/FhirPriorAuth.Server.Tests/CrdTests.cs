@@ -135,6 +135,81 @@ public sealed class CrdTests(ServerHost server)
         await (await server.Anonymous.PostAsync("cds-services/crd-order-sign/feedback", Json("""{"feedback":[{"outcome":"maybe"}]}"""))).AssertOutcome(422);
     }
 
+    private const string Cpt = "http://www.ama-assn.org/go/cpt";
+    private const string Hcpcs = "https://bluebutton.cms.gov/resources/codesystem/hcpcs";
+    private const string ServiceType = "https://codesystem.x12.org/005010/1365";
+
+    /// <summary>Every row of the demo policy: what CRD says at order time, and what $submit of the same order then decides.</summary>
+    public static TheoryData<string, string, string, int, string, string, string> DemoPolicyRows => new()
+    {
+        { Cpt, "99213", "G89.4", 1, "covered", "no-auth", "A1" },
+        { ServiceType, "3", "G89.4", 1, "covered", "auth-needed", "A1" },
+        { Cpt, "72148", "M54.5", 1, "conditional", "auth-needed", "A4" },
+        { Cpt, "72148", "G89.4", 1, "not-covered", "no-auth", "A3" },
+        { Cpt, "70551", "G43.909", 1, "conditional", "auth-needed", "A4" },
+        { Cpt, "70551", "G89.4", 1, "not-covered", "no-auth", "A3" },
+        { Cpt, "15780", "G89.4", 1, "not-covered", "no-auth", "A3" },
+        { Hcpcs, "E0601", "G89.4", 1, "covered", "auth-needed", "A1" },
+        { Hcpcs, "E0601", "G89.4", 2, "conditional", "auth-needed", "A6" },
+        { Hcpcs, "G0154", "G89.4", 12, "conditional", "auth-needed", "A6" },
+        { Cpt, "33510", "G89.4", 1, "conditional", "auth-needed", "A4" },
+        { Hcpcs, "B4185", "G89.4", 1, "conditional", "auth-needed", "A4" },
+        { Cpt, "27447", "G89.4", 1, "conditional", "auth-needed", "A4" },
+    };
+
+    [Theory]
+    [MemberData(nameof(DemoPolicyRows))]
+    public async Task WhatCrdAssertsAtOrderTime_IsWhatSubmitDecides_AndTheDecisionNamesTheAssertion(
+        string system, string code, string icd10, int quantity, string covered, string paNeeded, string reviewAction)
+    {
+        // The order as the PAS example carries it, with this row's code, diagnosis and units, and no coverage information yet.
+        var bundle = JsonNode.Parse(PasHttp.Fresh(PasHttp.Example("2.2.1", "approval_pa_submit_request_payload.json")))!;
+        JsonNode Entry(string type) => bundle["entry"]!.AsArray().Single(e => e!["resource"]!["resourceType"]!.GetValue<string>() == type)!;
+        var order = Entry("ServiceRequest")["resource"]!.AsObject();
+        order["code"] = new JsonObject { ["coding"] = new JsonArray(new JsonObject { ["system"] = system, ["code"] = code }) };
+        order["reasonCode"] = new JsonArray(new JsonObject { ["coding"] = new JsonArray(new JsonObject { ["system"] = PolicyIcd10, ["code"] = icd10 }) });
+        order["authoredOn"] = "2026-11-27";
+        order["requester"] = new JsonObject { ["reference"] = "PractitionerRole/ReferralPractitionerRoleExample" };
+        order["quantityQuantity"] = new JsonObject { ["value"] = quantity };
+        order["extension"]!.AsArray().RemoveAll(e => e!["url"]!.GetValue<string>() == CrdUrls.CoverageInformation);
+
+        var crd = new JsonObject
+        {
+            ["hook"] = "order-sign",
+            ["hookInstance"] = Guid.NewGuid().ToString(),
+            ["context"] = new JsonObject
+            {
+                ["userId"] = "Practitioner/ReferralPractitionerExample",
+                ["patientId"] = "SubscriberExample",
+                ["draftOrders"] = new JsonObject { ["resourceType"] = "Bundle", ["type"] = "collection", ["entry"] = new JsonArray(new JsonObject { ["resource"] = order.DeepClone() }) },
+            },
+            ["prefetch"] = new JsonObject { ["patient"] = Entry("Patient")["resource"]!.DeepClone(), ["coverage"] = Entry("Coverage")["resource"]!.DeepClone() },
+        };
+        var answer = await Call("order-sign", crd);
+        var updated = answer["systemActions"]![0]!["resource"]!;
+        var information = ((ServiceRequest)AssertCoverageInformation(updated, primary: true, order)).Extension.Single(e => e.Url == CrdUrls.CoverageInformation);
+        Assert.Equal(covered, ((Code)information.GetExtension("covered").Value).Value);
+        Assert.Equal(paNeeded, ((Code)information.GetExtension("pa-needed").Value).Value);
+        var assertionId = ((FhirString)information.GetExtension("coverage-assertion-id").Value).Value;
+
+        // The EHR keeps the updated order and sends it with the prior-authorization request for it.
+        Entry("ServiceRequest")["resource"] = updated.DeepClone();
+        var claim = Entry("Claim")["resource"]!.AsObject();
+        var item = claim["item"]![0]!.AsObject();
+        claim["item"] = new JsonArray(item.DeepClone());
+        claim["item"]![0]!["productOrService"] = order["code"]!.DeepClone();
+        claim["item"]![0]!["quantity"] = new JsonObject { ["value"] = quantity };
+        claim["diagnosis"]![0]!["diagnosisCodeableConcept"] = new JsonObject { ["coding"] = new JsonArray(new JsonObject { ["system"] = PolicyIcd10, ["code"] = icd10 }) };
+        claim["diagnosis"] = new JsonArray(claim["diagnosis"]![0]!.DeepClone());
+        var json = bundle.ToJsonString();
+        var response = await (await server.Client.Submit("2.2.1", json)).AssertResponseBundle(json);
+        Assert.Equal([reviewAction], response.ReviewActions());
+
+        var number = ((ClaimResponse)response.Entry[0].Resource).PreAuthRef;
+        var record = JsonNode.Parse(await server.Client.GetStringAsync($"fhir/$decision-record?authorization={number}"))!;
+        Assert.Equal(assertionId, record["items"]![0]!["coverageAssertionId"]!.GetValue<string>());
+    }
+
     private async Task<JsonNode> Call(string hook, JsonNode body)
     {
         var response = await server.Anonymous.PostAsync($"cds-services/crd-{hook}", Json(body.ToJsonString()));

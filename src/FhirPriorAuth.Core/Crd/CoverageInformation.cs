@@ -9,7 +9,7 @@ public static class CoverageInformation
 {
     /// <summary>
     /// One repetition of the extension for one coverage. A decision maps to CRD's codes as a PAS request would be
-    /// decided: no authorization needed → covered, no-auth; approved → covered, auth-needed; denied → not-covered;
+    /// decided: no authorization needed → covered, no-auth; approved → covered, auth-needed; denied → not-covered, no-auth;
     /// limited or pended → conditional, auth-needed (documentation named on primary hooks only, as CRD requires).
     /// Without the member's coverage on file nothing is definitely covered.
     /// </summary>
@@ -19,7 +19,9 @@ public static class CoverageInformation
         var (covered, paNeeded) = decision switch
         {
             { NoAuthRequired: true } => ("covered", "no-auth"),
-            { Action: ReviewAction.Denied } => ("not-covered", (string?)null),
+            // CRD 2.0.1's crd-ci-q2 is written so that it fails without pa-needed even when not covered (2.2 fixed it):
+            // nothing is to be authorized for a service the plan does not cover.
+            { Action: ReviewAction.Denied } => ("not-covered", "no-auth"),
             { Action: ReviewAction.Approved } => ("covered", "auth-needed"),
             _ => ("conditional", "auth-needed"),
         };
@@ -30,10 +32,7 @@ public static class CoverageInformation
         var extension = new Extension { Url = CrdUrls.CoverageInformation };
         extension.AddExtension("coverage", coverage?.Id is { } id ? new ResourceReference($"Coverage/{id}") : new ResourceReference { Display = "no coverage on file" });
         extension.AddExtension("covered", new Code(covered));
-        if (paNeeded is not null)
-        {
-            extension.AddExtension("pa-needed", new Code(paNeeded));
-        }
+        extension.AddExtension("pa-needed", new Code(paNeeded));
         if (primary && decision.Pend == PendReason.Documentation)
         {
             extension.AddExtension("doc-needed", new Code("clinical"));

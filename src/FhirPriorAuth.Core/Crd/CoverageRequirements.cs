@@ -50,7 +50,8 @@ public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertion
             foreach (var (coverage, decision) in results)
             {
                 var assertion = new CoverageAssertion(NewAssertionId(), request.Hook, request.HookInstance, $"{subject.TypeName}/{subject.Id}",
-                    Codes(subject).Select(c => $"{c.System}|{c.Code}").ToList(), Members(data.Patient, coverage),
+                    Codes(subject).Select(c => $"{c.System}|{c.Code}").ToList(),
+                    Reasons(subject).SelectMany(r => r.Coding).Select(c => $"{c.System}|{c.Code}").ToList(), Quantity(subject), Members(data.Patient, coverage),
                     coverage?.Id is { } id ? $"Coverage/{id}" : null, decision, now);
                 asserted.Add(assertion);
                 extensions.Add(CoverageInformation.Extension(decision, coverage, data.Coverages.Count > 0, assertion.Id, now, primary, Codes(subject)));
@@ -112,7 +113,7 @@ public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertion
             Sequence = 1,
             ProductOrService = new CodeableConcept { Coding = Codes(subject).ToList() },
             Serviced = new Date(ServiceDate(subject, now)),
-            Quantity = (subject as ServiceRequest)?.Quantity as Quantity is { Value: { } units } ? new Quantity { Value = units } : null,
+            Quantity = Quantity(subject) is { } units ? new Quantity { Value = units } : null,
         };
         item.Extension.Add(new Extension(PasRequestedService, new ResourceReference($"{subject.TypeName}/{subject.Id}")));
         claim.Item.Add(item);
@@ -140,6 +141,8 @@ public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertion
         };
         return concepts.OfType<CodeableConcept>().SelectMany(c => c.Coding).Where(c => c.Code is not null);
     }
+
+    private static decimal? Quantity(Resource subject) => ((subject as ServiceRequest)?.Quantity as Quantity)?.Value;
 
     private static IEnumerable<CodeableConcept> Reasons(Resource subject) => subject switch
     {

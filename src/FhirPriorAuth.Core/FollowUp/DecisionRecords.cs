@@ -39,7 +39,8 @@ public sealed record DecisionClock(TimeSpan Limit, DateTimeOffset Due, DateTimeO
 /// <param name="RuleId">The deciding rule, or who decided.</param>
 /// <param name="Reason">Why.</param>
 /// <param name="DecidedAt">When.</param>
-public sealed record ItemRecord(int Sequence, string ReviewAction, string RuleId, string Reason, DateTimeOffset DecidedAt);
+/// <param name="CoverageAssertionId">The CRD coverage assertion its order carried, if any.</param>
+public sealed record ItemRecord(int Sequence, string ReviewAction, string RuleId, string Reason, DateTimeOffset DecidedAt, string? CoverageAssertionId);
 
 /// <summary>Something the server did by itself.</summary>
 /// <param name="At">When.</param>
@@ -78,7 +79,7 @@ public sealed class DecisionRecords(IAuthorizationStore store, ResourceInteracti
         var clock = new DecisionClock(limit, due, decidedAt, decidedAt is { } at ? Math.Round((at - authorization.ReceivedAt).TotalHours, 3) : null, met);
 
         return new DecisionRecord(authorization.Number, authorization.Status, authorization.Expedited, authorization.ReceivedAt, clock,
-            authorization.Items.Select(i => new ItemRecord(i.Sequence, i.Decision.X12Code, i.Decision.RuleId, i.Decision.Reason, i.DecidedAt)).ToList(),
+            authorization.Items.Select(i => new ItemRecord(i.Sequence, i.Decision.X12Code, i.Decision.RuleId, i.Decision.Reason, i.DecidedAt, i.Decision.CoverageAssertionId)).ToList(),
             steps, authorization.FollowUps, authorization.Documents.Select(d => $"DocumentReference/{d}").ToList(),
             events.DistinctBy(e => e.AuditEvent).OrderBy(e => e.At).ToList(),
             subscriptions is null ? [] : await subscriptions.NotificationsAsync(number, ct));

@@ -22,7 +22,8 @@ public sealed class PriorAuthorizationService(
     FollowUpLedger followUps,
     SupportingDocuments documents,
     FollowUpSettings? settings = null,
-    IDocumentSource? ehr = null)
+    IDocumentSource? ehr = null,
+    Crd.CoverageAssertionLink? assertions = null)
 {
     private const int MaxSaveAttempts = 3;
     private readonly FollowUpSettings _settings = settings ?? new FollowUpSettings();
@@ -236,7 +237,12 @@ public sealed class PriorAuthorizationService(
             : documents.Accept(pulled.Search.Documents, new DocumentOrigin(StepKinds.Ehr, pulled.Search.Ehr, pulled.Search.Queries), authorization, baseUrl, now);
         var policyBundle = accepted is null ? request.Bundle : new Bundle { Type = request.Bundle.Type, Entry = [.. request.Bundle.Entry, .. accepted.Entries] };
         var policyRequest = new PolicyRequest(claim, policyBundle, request.Resolve, now);
-        decisions.AddRange(policy.Decide(policyRequest, toDecide).Select(d =>
+        var decided = policy.Decide(policyRequest, toDecide);
+        if (assertions is not null)
+        {
+            decided = await assertions.ApplyAsync(policyRequest, authorization.Members, decided, ct);
+        }
+        decisions.AddRange(decided.Select(d =>
             accepted is not null && pulled!.Waiting.Contains(d.Sequence) && d is not { Action: ReviewAction.Pended, Pend: PendReason.Documentation }
                 ? d with { Reason = $"{d.Reason} Documentation found in the provider's EHR: {string.Join(", ", accepted.References)}." }
                 : d));

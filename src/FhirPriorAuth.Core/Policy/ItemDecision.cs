@@ -42,6 +42,7 @@ public enum PendReason
 /// <param name="RejectReason">X12 901 reject reason when the item could not be processed as sent (a business error, AAA).</param>
 /// <param name="ReviewerNpi">The NPI of the clinical reviewer who decided, when a person did.</param>
 /// <param name="DocumentsWithinDays">How recent the documents wanted must be, in days, when pended for documentation.</param>
+/// <param name="CoverageAssertionId">The CRD coverage assertion the request's order carried, when it carried one of ours.</param>
 public sealed record ItemDecision(
     int Sequence,
     ReviewAction Action,
@@ -57,7 +58,8 @@ public sealed record ItemDecision(
     bool NoAuthRequired = false,
     string? RejectReason = null,
     string? ReviewerNpi = null,
-    int? DocumentsWithinDays = null)
+    int? DocumentsWithinDays = null,
+    string? CoverageAssertionId = null)
 {
     /// <summary>The X12 306 code.</summary>
     public string X12Code => Action switch

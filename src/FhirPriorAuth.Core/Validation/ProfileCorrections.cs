@@ -93,7 +93,29 @@ internal static partial class Corrections
             "(related 1..1, which profile-claim forbids). Firely checks a bundled reference target against targetProfile, so every update " +
             "response would fail; profile-claim-update is added as an allowed target.",
             FixClaimResponseRequestTarget),
+
+        new("L-crd-coverage-information-inlined-invariants",
+            "PAS 2.2.1's order profiles inline CRD 2.2.1's ext-coverage-information invariants (crd-ci-q1…q9) on their coverage-information slice, " +
+            "while correction C validates the extension by CRD 2.0.1, the version Inferno's CRD suite (and this server's CRD service) produce. " +
+            "The inlined copies contradict 2.0.1 (q2 forbids the pa-needed that 2.0.1's q2 requires; q3 requires info-needed whenever anything is " +
+            "conditional) and q4 evaluates to empty, so fails, for every doc-purpose of withpa. They are removed; the extension keeps its own 2.0.1 invariants.",
+            FixInlinedCoverageInformationInvariants),
     ];
+
+    // ---- (L) ----------------------------------------------------------------------------------------------
+    public static IReadOnlyList<string> FixInlinedCoverageInformationInvariants(StructureDefinition sd, CorrectionContext _)
+    {
+        var changes = new List<string>();
+        if (sd.Url is null || !sd.Url.StartsWith(PasSdPrefix, StringComparison.Ordinal)) return changes;
+        foreach (var (part, ed) in Elements(sd))
+        {
+            var inlined = ed.Constraint.Where(c => c.Key?.StartsWith("crd-ci-", StringComparison.Ordinal) == true).ToList();
+            if (inlined.Count == 0) continue;
+            ed.Constraint.RemoveAll(inlined.Contains);
+            changes.Add($"{part} {ed.ElementId}: removed {string.Join(", ", inlined.Select(c => c.Key))}");
+        }
+        return changes;
+    }
 
     // ---- (I) ----------------------------------------------------------------------------------------------
     public static IReadOnlyList<string> FixCrdCoverageInformationTarget(StructureDefinition sd, CorrectionContext _)

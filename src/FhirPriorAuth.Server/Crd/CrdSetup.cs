@@ -13,6 +13,7 @@ public static class CrdSetup
         services.AddSingleton<IEhrFhir, EhrFhirClient>();
         services.AddHttpClient(EhrFhirClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<CoverageRequirements>();
+        services.AddSingleton<CoverageAssertionLink>();
         services.AddSingleton<CrdFeedback>();
         services.AddCors(cors => cors.AddPolicy(CrdEndpoints.CorsPolicy, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
         return services;

@@ -68,11 +68,37 @@ public sealed class PasProfileCorrectionTests
     }
 
     [Fact]
+    public void AnOrderWithCrd201CoverageInformation_PassesThe221OrderProfile_OnlyWithCorrectionL()
+    {
+        var order = new ServiceRequest
+        {
+            Status = RequestStatus.Active,
+            Intent = RequestIntent.Order,
+            Code = new CodeableConcept("http://www.ama-assn.org/go/cpt", "72148"),
+            Subject = new ResourceReference("Patient/p"),
+        };
+        var information = new Extension { Url = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information" };
+        information.AddExtension("coverage", new ResourceReference("Coverage/c"));
+        information.AddExtension("covered", new Code("conditional"));
+        information.AddExtension("pa-needed", new Code("auth-needed"));
+        information.AddExtension("doc-needed", new Code("clinical"));
+        information.AddExtension("doc-purpose", new Code("withpa"));
+        information.AddExtension("date", new Date("2026-11-27"));
+        information.AddExtension("coverage-assertion-id", new FhirString("CA-1"));
+        order.Extension.Add(information);
+        const string profile = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-servicerequest";
+
+        Assert.DoesNotContain(Errors(Corrected.Value.Validate(order, profile)), e => e.Contains("crd-ci-"));
+        var uncorrected = new PasProfiles(PasVersion.V2_2_1, Locator, Core, skipCorrections: ["L"]);
+        Assert.Contains(Errors(uncorrected.Validate(order, profile)), e => e.Contains("crd-ci-q4"));
+    }
+
+    [Fact]
     public void EveryDocumentedCorrectionIsApplied()
     {
         Corrected.Value.ReadAll();
         var applied = Corrected.Value.Applied.Select(a => a.CorrectionId[..1]).Distinct().Order().ToList();
-        Assert.Equal(["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K"], applied);
+        Assert.Equal(["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L"], applied);
         var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "profiles", "README.md"));
         Assert.All(Corrected.Value.Applied.Select(a => a.CorrectionId).Distinct(), id => Assert.Contains(id, readme));
     }
