@@ -54,7 +54,7 @@ public sealed class CrdTests(ServerHost server)
     {
         var body = JsonNode.Parse(Inferno(file))!;
         var hook = body["hook"]!.GetValue<string>();
-        var response = await server.Anonymous.PostAsync($"cds-services/crd-{hook}", Json(body.ToJsonString()));
+        var response = await server.Cds.PostAsync($"cds-services/crd-{hook}", Json(body.ToJsonString()));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         var answer = JsonNode.Parse(text)!;
@@ -113,26 +113,26 @@ public sealed class CrdTests(ServerHost server)
     [InlineData("""{"hook":"order-sign","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"1","draftOrders":{"resourceType":"Bundle","type":"collection"}}}""", 412)]
     public async Task ABadCall_GetsItsStatus_WithAnOutcome(string body, int status)
     {
-        var response = await server.Anonymous.PostAsync("cds-services/crd-order-sign", Json(body));
+        var response = await server.Cds.PostAsync("cds-services/crd-order-sign", Json(body));
         await response.AssertOutcome(status);
     }
 
     [Fact]
     public async Task AnUnknownService_Is404()
     {
-        await (await server.Anonymous.PostAsync("cds-services/no-such-service", Json("{}"))).AssertOutcome(404);
+        await (await server.Cds.PostAsync("cds-services/no-such-service", Json("{}"))).AssertOutcome(404);
     }
 
     [Fact]
     public async Task Feedback_IsStoredForAudit_AndBadFeedbackIs422()
     {
         var card = Guid.NewGuid().ToString();
-        var ok = await server.Anonymous.PostAsync("cds-services/crd-order-sign/feedback",
+        var ok = await server.Cds.PostAsync("cds-services/crd-order-sign/feedback",
             Json($$"""{"feedback":[{"card":"{{card}}","outcome":"overridden","overrideReason":{"userComment":"patient declined"},"outcomeTimestamp":"2026-11-27T10:00:00Z"}]}"""));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         var audits = await server.SearchStoredAsync("AuditEvent", "subtype=cds-feedback&_count=100");
         Assert.Contains(audits.Cast<AuditEvent>(), a => a.OutcomeDesc.Contains(card) && ((FhirString)a.Entity[0].Detail[0].Value).Value.Contains("patient declined"));
-        await (await server.Anonymous.PostAsync("cds-services/crd-order-sign/feedback", Json("""{"feedback":[{"outcome":"maybe"}]}"""))).AssertOutcome(422);
+        await (await server.Cds.PostAsync("cds-services/crd-order-sign/feedback", Json("""{"feedback":[{"outcome":"maybe"}]}"""))).AssertOutcome(422);
     }
 
     private const string Cpt = "http://www.ama-assn.org/go/cpt";
@@ -212,7 +212,7 @@ public sealed class CrdTests(ServerHost server)
 
     private async Task<JsonNode> Call(string hook, JsonNode body)
     {
-        var response = await server.Anonymous.PostAsync($"cds-services/crd-{hook}", Json(body.ToJsonString()));
+        var response = await server.Cds.PostAsync($"cds-services/crd-{hook}", Json(body.ToJsonString()));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         return JsonNode.Parse(text)!;

@@ -38,6 +38,9 @@ public sealed class ServerHost : IAsyncLifetime
 
     public IServiceProvider Services => _app!.Services;
 
+    /// <summary>An EHR calling the CDS services: every request carries a fresh CDS Hooks JWT for the URL it calls.</summary>
+    public HttpClient Cds { get; private set; } = null!;
+
     /// <summary>The server's clock; the system clock unless a test moves time itself.</summary>
     public TimeProvider? Clock { get; init; }
 
@@ -64,6 +67,8 @@ public sealed class ServerHost : IAsyncLifetime
             ["Security:Issuers:1:Discovery"] = IdentityProvider.Discovery,
             ["Security:Issuers:2:Issuer"] = FileIssuer,
             ["Security:Issuers:2:JwksFile"] = jwksFile,
+            ["Crd:Clients:0:Issuer"] = TestTokens.CdsIssuer,
+            ["Crd:Clients:0:Jwks"] = TestTokens.Jwks,
         }.Concat(Settings), Clock);
         // A route that fails the way a bug would, to prove that no stack trace reaches clients.
         _app.MapGet("/test/fail", () => { throw new InvalidOperationException("secret internal detail"); });
@@ -77,6 +82,7 @@ public sealed class ServerHost : IAsyncLifetime
         // Tests act as a payer admin unless they say otherwise; security tests send their own tokens.
         Client = new HttpClient(new BearerHandler(() => Token())) { BaseAddress = BaseAddress };
         Anonymous = new HttpClient { BaseAddress = BaseAddress };
+        Cds = new HttpClient(new CdsJwtHandler(BaseAddress)) { BaseAddress = BaseAddress };
         // Readiness includes loading the IG packages and compiling the PAS schemas (issue 5 brings this under 5 s).
         var deadline = DateTime.UtcNow.AddSeconds(180);
         while ((await Client.GetAsync("health/ready")).StatusCode != System.Net.HttpStatusCode.OK)
@@ -121,6 +127,7 @@ public sealed class ServerHost : IAsyncLifetime
         }
         Client?.Dispose();
         Anonymous?.Dispose();
+        Cds?.Dispose();
     }
 
     public async Task DisposeAsync()

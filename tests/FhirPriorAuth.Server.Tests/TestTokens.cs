@@ -25,6 +25,28 @@ public static class TestTokens
 
     public const string AllScopes = "system/*.cruds";
 
+    /// <summary>The EHR that the test servers allow to call their CDS services.</summary>
+    public const string CdsIssuer = "https://ehr.test/";
+
+    /// <summary>A CDS Hooks client JWT (CDS Hooks 2.0 §Trusting CDS Clients); everything not given is valid.</summary>
+    public static string MintCds(string audience, string issuer = CdsIssuer, SecurityKey? key = null, string algorithm = SecurityAlgorithms.EcdsaSha384,
+        string? jti = null, DateTime? expires = null, string? jku = null)
+    {
+        var now = DateTime.UtcNow;
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = issuer,
+            Audience = audience,
+            IssuedAt = now,
+            Expires = expires ?? now.AddMinutes(5),
+            Claims = new Dictionary<string, object> { ["jti"] = jti ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(32)) },
+            SigningCredentials = new SigningCredentials(key ?? EcKey, algorithm),
+            TokenType = "JWT",
+        };
+        if (jku is not null) descriptor.AdditionalHeaderClaims = new Dictionary<string, object> { ["jku"] = jku };
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
+    }
+
     /// <summary>A token with the given claims; everything not given has a valid default.</summary>
     public static string Mint(string audience, string clientId = "test-admin", string scope = AllScopes, string[]? roles = null,
         string[]? organization = null, string? patient = null, string issuer = Issuer, SecurityKey? key = null,
@@ -58,6 +80,17 @@ public static class TestTokens
         return jwk.Kty == "EC"
             ? new Dictionary<string, string> { ["kty"] = jwk.Kty, ["kid"] = jwk.Kid, ["crv"] = jwk.Crv, ["x"] = jwk.X, ["y"] = jwk.Y, ["use"] = "sig" }
             : new Dictionary<string, string> { ["kty"] = jwk.Kty, ["kid"] = jwk.Kid, ["n"] = jwk.N, ["e"] = jwk.E, ["use"] = "sig" };
+    }
+}
+
+/// <summary>Adds a fresh CDS Hooks JWT, audience the URL called, to every request that does not carry a token already.</summary>
+public sealed class CdsJwtHandler(Uri server) : DelegatingHandler(new HttpClientHandler())
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var url = new Uri(server, request.RequestUri!);
+        request.Headers.Authorization ??= new AuthenticationHeaderValue("Bearer", TestTokens.MintCds(url.GetLeftPart(UriPartial.Path).TrimEnd('/')));
+        return base.SendAsync(request, cancellationToken);
     }
 }
 

@@ -7,23 +7,26 @@ using Hl7.Fhir.Model;
 
 namespace FhirPriorAuth.Core.Crd;
 
+/// <summary>How CRD answers.</summary>
+/// <param name="EhrBudget">How long a hook call may spend reading the EHR before it answers with what it has.</param>
+public sealed record CrdSettings(TimeSpan EhrBudget);
+
 /// <summary>
 /// Answers CRD hooks from the payer's coverage policies: for each order (or appointment) and each of the member's
 /// coverages, the decision the same <see cref="PolicyEngine"/> would make on a prior-authorization request for it,
 /// reported as CRD Coverage Information (a system action updating the order) and explained on cards. Each assertion is
 /// stored under its <c>coverage-assertion-id</c>.
 /// </summary>
-public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertionStore assertions, TimeProvider clock, IEhrFhir? ehr = null)
+public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertionStore assertions, TimeProvider clock, IEhrFhir? ehr = null,
+    CrdSettings? settings = null)
 {
     private const string PasRequestedService = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-requestedService";
-
-    /// <summary>How long a call may spend reading the EHR before it answers with what it has.</summary>
-    public static TimeSpan EhrBudget { get; set; } = TimeSpan.FromSeconds(2);
+    private readonly CrdSettings _settings = settings ?? new CrdSettings(TimeSpan.FromSeconds(2));
 
     /// <summary>Answers one hook call.</summary>
     public async Task<CdsResponse> AnswerAsync(HookRequest request, CancellationToken ct)
     {
-        var data = await HookData.GatherAsync(request, ehr, EhrBudget, ct);
+        var data = await HookData.GatherAsync(request, ehr, _settings.EhrBudget, ct);
         var now = clock.GetUtcNow();
         var cards = new List<Card>();
         var actions = new List<CdsAction>();

@@ -7,8 +7,16 @@ namespace FhirPriorAuth.Server.Crd;
 public static class CrdSetup
 {
     /// <summary>Adds the CRD services.</summary>
-    public static IServiceCollection AddCrd(this IServiceCollection services, SqlResourceStore resources)
+    public static IServiceCollection AddCrd(this IServiceCollection services, IConfiguration configuration, SqlResourceStore resources)
     {
+        var options = configuration.GetSection("Crd").Get<CrdOptions>() ?? new CrdOptions();
+        if (options.Clients.FirstOrDefault(c => string.IsNullOrWhiteSpace(c.Issuer) || (c.Jwks ?? c.JwksFile ?? c.JwksUrl) is null) is { } bad)
+        {
+            throw new InvalidOperationException($"Crd:Clients: every client needs an Issuer and Jwks, JwksFile or JwksUrl ('{bad.Issuer}' has not).");
+        }
+        services.AddSingleton(new CrdSettings(options.EhrBudget));
+        services.AddSingleton(options);
+        services.AddSingleton<CdsClientAuthentication>();
         services.AddSingleton<ICoverageAssertionStore>(new SqlCoverageAssertionStore(resources));
         services.AddSingleton<IEhrFhir, EhrFhirClient>();
         services.AddHttpClient(EhrFhirClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));

@@ -88,6 +88,11 @@ public sealed partial class FhirErrorMiddleware(RequestDelegate next, SqlDialect
         {
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
+        if (status == StatusCodes.Status401Unauthorized)
+        {
+            // RFC 6750: a 401 names the scheme the caller must use.
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        }
         context.Response.Headers[CorrelationHeader] = correlationId;
         context.Response.StatusCode = status;
         await FhirHttp.WriteResourceAsync(context, outcome);

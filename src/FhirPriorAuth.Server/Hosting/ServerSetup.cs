@@ -48,7 +48,7 @@ public static class ServerSetup
         // After StartupWork, whose start migrates the database the worker reads.
         builder.Services.AddFollowUp(builder.Configuration, dialect);
         builder.Services.AddSubscriptions(builder.Configuration, resources);
-        builder.Services.AddCrd(resources);
+        builder.Services.AddCrd(builder.Configuration, resources);
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
         return builder;
     }

@@ -18,7 +18,6 @@ public static class TokenEndpoints
     private static readonly TimeSpan MaxAssertionLifetime = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan MaxTokenLifetime = TimeSpan.FromMinutes(5);
     private static readonly string[] AssertionAlgorithms = [SecurityAlgorithms.RsaSha384, SecurityAlgorithms.EcdsaSha384];
-    private static readonly ConcurrentDictionary<string, (JsonWebKeySet Keys, DateTimeOffset At)> RemoteKeys = new();
 
     /// <summary>Maps <c>/auth/token</c>, <c>/auth/jwks</c> and the SMART configuration at the root and at every FHIR base.</summary>
     public static void MapTokenEndpoints(this IEndpointRouteBuilder app, IEnumerable<string> fhirBases)
@@ -201,26 +200,8 @@ public static class TokenEndpoints
             && (allowed.Permissions & wanted.Permissions) == wanted.Permissions;
     }
 
-    private static async Task<IList<SecurityKey>> ClientKeysAsync(ClientRegistration client, IHttpClientFactory httpClients, DateTimeOffset now, CancellationToken ct)
-    {
-        if (client.Jwks is { } inline)
-        {
-            return new JsonWebKeySet(inline).GetSigningKeys();
-        }
-        var url = client.JwksUrl ?? throw new ArgumentException("The client has no keys.");
-        if (!url.StartsWith("https://", StringComparison.Ordinal) && !BearerTokens.IsLoopback(url))
-        {
-            throw new ArgumentException("A JWKS URL must use https.");
-        }
-        if (!RemoteKeys.TryGetValue(url, out var cached) || now - cached.At > TimeSpan.FromMinutes(5))
-        {
-            using var http = httpClients.CreateClient("jwks");
-            http.Timeout = TimeSpan.FromSeconds(5);
-            cached = (new JsonWebKeySet(await http.GetStringAsync(url, ct)), now);
-            RemoteKeys[url] = cached;
-        }
-        return cached.Keys.GetSigningKeys();
-    }
+    private static Task<IList<SecurityKey>> ClientKeysAsync(ClientRegistration client, IHttpClientFactory httpClients, DateTimeOffset now, CancellationToken ct) =>
+        JwksKeys.ReadAsync(client.Jwks, client.JwksUrl, httpClients, now, ct);
 
     private static void NoStore(HttpContext http)
     {

@@ -1,0 +1,133 @@
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Security;
+using FhirPriorAuth.Server.Security;
+using Hl7.Fhir.Model;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace FhirPriorAuth.Server.Crd;
+
+/// <summary>An EHR allowed to call the CDS services, and where its keys are.</summary>
+public sealed class CdsClient
+{
+    /// <summary>The JWT <c>iss</c> it signs with.</summary>
+    public string Issuer { get; set; } = "";
+
+    /// <summary>Its JWK Set URL: the only <c>jku</c> accepted from it, and where its keys are read when none are given inline.</summary>
+    public string? JwksUrl { get; set; }
+
+    /// <summary>Its public keys as a JWKS document.</summary>
+    public string? Jwks { get; set; }
+
+    /// <summary>A file holding its JWKS document.</summary>
+    public string? JwksFile { get; set; }
+}
+
+/// <summary>Settings of section <c>Crd</c>.</summary>
+public sealed class CrdOptions
+{
+    /// <summary>Whether hook and feedback calls must carry a CDS Hooks JWT (on unless turned off).</summary>
+    public bool RequireAuthentication { get; set; } = true;
+
+    /// <summary>Whether discovery needs one too (off: discovery describes public services).</summary>
+    public bool DiscoveryRequiresAuthentication { get; set; }
+
+    /// <summary>The EHRs allowed to call.</summary>
+    public List<CdsClient> Clients { get; set; } = [];
+
+    /// <summary>How long a hook call may spend reading the EHR's FHIR API.</summary>
+    public TimeSpan EhrBudget { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>
+/// CDS Hooks 2.0 client authentication: <c>Authorization: Bearer</c> a JWT signed with RS384 or ES384 by an allowed
+/// issuer (keys from its configured JWKS, or from its <c>jku</c> when that is its registered URL), with <c>aud</c> the
+/// URL called, <c>exp</c>, <c>iat</c> and a <c>jti</c> used once. Anything else is a 401 OperationOutcome.
+/// </summary>
+public sealed class CdsClientAuthentication(CrdOptions options, ServerUrls urls, IClientRegistry registry, IHttpClientFactory httpClients,
+    SecurityOptions security, TimeProvider clock)
+{
+    private static readonly string[] Algorithms = [SecurityAlgorithms.RsaSha384, SecurityAlgorithms.EcdsaSha384];
+    private static readonly TimeSpan MaxLifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>Checks the call; returns the issuer that made it.</summary>
+    public async Task<string> AuthenticateAsync(HttpContext http)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            throw Unauthorized("A CDS Hooks call needs 'Authorization: Bearer <JWT>' signed by an allowed EHR.");
+        }
+        JsonWebToken token;
+        try
+        {
+            token = new JsonWebToken(header[7..].Trim());
+        }
+        catch (ArgumentException)
+        {
+            throw Unauthorized("The bearer token is not a JWT.");
+        }
+        var client = options.Clients.FirstOrDefault(c => c.Issuer == token.Issuer)
+            ?? throw Unauthorized($"The issuer '{token.Issuer}' is not allowed to call these services.");
+        if (string.IsNullOrEmpty(token.Kid))
+        {
+            throw Unauthorized("The JWT header needs a kid.");
+        }
+        var jku = token.TryGetHeaderValue<string>("jku", out var j) ? j : null;
+        if (jku is not null && jku != client.JwksUrl)
+        {
+            throw Unauthorized("The JWT's jku is not the issuer's registered JWKS URL.");
+        }
+        var now = clock.GetUtcNow();
+        IList<SecurityKey> keys;
+        try
+        {
+            var inline = client.Jwks ?? (client.JwksFile is { } file ? await File.ReadAllTextAsync(file, http.RequestAborted) : null);
+            keys = await JwksKeys.ReadAsync(inline, client.JwksUrl, httpClients, now, http.RequestAborted);
+        }
+        catch (Exception e) when (e is HttpRequestException or ArgumentException or System.Text.Json.JsonException or TaskCanceledException or IOException)
+        {
+            throw Unauthorized("The issuer's keys could not be read.");
+        }
+        var audience = urls.Root + http.Request.Path.Value;
+        var result = await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            ValidIssuer = client.Issuer,
+            ValidAudience = audience,
+            IssuerSigningKeys = keys,
+            ValidAlgorithms = Algorithms,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ClockSkew = security.ClockSkew,
+        });
+        if (!result.IsValid)
+        {
+            throw Unauthorized(result.Exception switch
+            {
+                SecurityTokenExpiredException => "The JWT has expired.",
+                SecurityTokenInvalidAudienceException => $"The JWT's aud must be the URL called, {audience}.",
+                SecurityTokenInvalidAlgorithmException => "The JWT must be signed with RS384 or ES384.",
+                _ => "The JWT's signature or claims are not valid.",
+            });
+        }
+        if (!token.TryGetPayloadValue<long>("iat", out _))
+        {
+            throw Unauthorized("The JWT has no iat.");
+        }
+        if (token.ValidTo - now.UtcDateTime > MaxLifetime + security.ClockSkew)
+        {
+            throw Unauthorized("The JWT's exp is more than 5 minutes ahead.");
+        }
+        if (string.IsNullOrEmpty(token.Id))
+        {
+            throw Unauthorized("The JWT has no jti.");
+        }
+        if (!await registry.UseAssertionAsync("cds:" + client.Issuer, token.Id, new DateTimeOffset(token.ValidTo, TimeSpan.Zero) + security.ClockSkew, now, http.RequestAborted))
+        {
+            throw Unauthorized("The JWT's jti was already used.");
+        }
+        return client.Issuer;
+    }
+
+    private static FhirException Unauthorized(string message) => new(401, Outcomes.Error(OperationOutcome.IssueType.Login, message));
+}
