@@ -45,7 +45,7 @@ public sealed class EhrFhirClient(IHttpClientFactory clients) : IEhrFhir
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return requests.Select(r => new EhrRead(r, null, e.Message)).ToList();
+            return requests.Select(r => new EhrRead(r, null, Describe(e))).ToList();
         }
         var reads = new List<EhrRead>();
         foreach (var request in requests)
@@ -56,9 +56,11 @@ public sealed class EhrFhirClient(IHttpClientFactory clients) : IEhrFhir
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                reads.Add(new EhrRead(request, null, e.Message));
+                reads.Add(new EhrRead(request, null, Describe(e)));
             }
         }
         return reads;
     }
+
+    private static string Describe(Exception e) => e is FhirOperationException f ? $"HTTP {(int)f.Status} {f.Status}" : e.Message;
 }
