@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using FhirPriorAuth.Core.Crd;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Policy;
@@ -74,6 +75,17 @@ var write = await MeasureAsync(requests, async r =>
         .Select(x => (Resource)x.DeepCopy());
     await store.CommitAsync(resources.Select(x => interactions.PrepareWrite(x, ResourceInteractions.NewId(), 1, 0)).ToList(), CancellationToken.None);
 });
+
+// (f) A CRD order-sign call with complete prefetch: read the call, decide each order under each coverage, answer, and
+// store the coverage assertions durably. The orders are each request's Claim items, as an EHR would hold them.
+var crd = new CoverageRequirements(policy, new SqlCoverageAssertionStore(store), TimeProvider.System);
+var service = CrdHooks.Find("crd-order-sign")!;
+var hooks = requests.Select(OrderSign).ToList();
+foreach (var hook in hooks.Take(10))
+{
+    await crd.AnswerAsync(HookRequest.Read(hook, service), CancellationToken.None);
+}
+var hookTimes = await MeasureAsync(hooks, async hook => await crd.AnswerAsync(HookRequest.Read(hook, service), CancellationToken.None));
 Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 Directory.Delete(data, recursive: true);
 
@@ -84,10 +96,43 @@ Print("(b) FhirPriorAuth validation", pipelineTimes);
 Print("(c) parse (JSON to POCO)", parse);
 Print("(d) policy decision", decide);
 Print("(e) durable write (3 resources)", write);
+Print("(f) CRD order-sign, full prefetch", hookTimes);
 Console.WriteLine($"(a) first call, schema compilation: {stockFirst.TotalMilliseconds:F0} ms");
 Console.WriteLine($"(b) warm-up (packages, compiled profiles): {pipelineWarm.TotalMilliseconds:F0} ms; proven on the fast path: {pipeline.Proven} of {pipeline.Proven + pipeline.FullValidations}");
 Console.WriteLine($"(a)/(b) median ratio: {Percentile(stockTimes, 50) / Percentile(pipelineTimes, 50):F1}x, p99 ratio: {Percentile(stockTimes, 99) / Percentile(pipelineTimes, 99):F1}x");
 return 0;
+
+static byte[] OrderSign(PasRequest request)
+{
+    var orders = request.Claim.Item.Select(item => new ServiceRequest
+    {
+        Id = $"order-{item.Sequence}",
+        Status = RequestStatus.Draft,
+        Intent = RequestIntent.Order,
+        Code = item.ProductOrService,
+        Subject = new ResourceReference($"Patient/{(request.Bundle.Entry.Select(e => e.Resource).OfType<Patient>().FirstOrDefault()?.Id ?? "p")}"),
+        Quantity = item.Quantity,
+    });
+    var draft = new Bundle { Type = Bundle.BundleType.Collection, Entry = orders.Select(o => new Bundle.EntryComponent { Resource = o }).ToList() };
+    var patient = request.Bundle.Entry.Select(e => e.Resource).OfType<Patient>().First();
+    var coverage = request.Bundle.Entry.Select(e => e.Resource).OfType<Coverage>().First();
+    return Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject
+    {
+        ["hook"] = "order-sign",
+        ["hookInstance"] = Guid.NewGuid().ToString(),
+        ["context"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["userId"] = "Practitioner/p",
+            ["patientId"] = patient.Id,
+            ["draftOrders"] = System.Text.Json.Nodes.JsonNode.Parse(FhirJson.ToJson(draft)),
+        },
+        ["prefetch"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["patient"] = System.Text.Json.Nodes.JsonNode.Parse(FhirJson.ToJson(patient)),
+            ["coverage"] = System.Text.Json.Nodes.JsonNode.Parse(FhirJson.ToJson(coverage)),
+        },
+    }.ToJsonString());
+}
 
 static List<double> Measure<T>(IEnumerable<T> inputs, Action<T> action)
 {
