@@ -163,7 +163,9 @@ public sealed class CrdTests(ServerHost server)
         string system, string code, string icd10, int quantity, string covered, string paNeeded, string reviewAction)
     {
         // The order as the PAS example carries it, with this row's code, diagnosis and units, and no coverage information yet.
-        var bundle = JsonNode.Parse(PasHttp.Fresh(PasHttp.Example("2.2.1", "approval_pa_submit_request_payload.json")))!;
+        // A member of its own: authorizations other tests made for the example member must not satisfy this order.
+        var member = "M" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999);
+        var bundle = JsonNode.Parse(PasHttp.WithMember(PasHttp.Fresh(PasHttp.Example("2.2.1", "approval_pa_submit_request_payload.json")), member))!;
         JsonNode Entry(string type) => bundle["entry"]!.AsArray().Single(e => e!["resource"]!["resourceType"]!.GetValue<string>() == type)!;
         var order = Entry("ServiceRequest")["resource"]!.AsObject();
         order["code"] = new JsonObject { ["coding"] = new JsonArray(new JsonObject { ["system"] = system, ["code"] = code }) };
@@ -208,6 +210,14 @@ public sealed class CrdTests(ServerHost server)
         var number = ((ClaimResponse)response.Entry[0].Resource).PreAuthRef;
         var record = JsonNode.Parse(await server.Client.GetStringAsync($"fhir/$decision-record?authorization={number}"))!;
         Assert.Equal(assertionId, record["items"]![0]!["coverageAssertionId"]!.GetValue<string>());
+
+        // Ordered again, an approved service is satisfied by the authorization just made.
+        crd["hookInstance"] = Guid.NewGuid().ToString();
+        var again = ((ServiceRequest)AssertCoverageInformation((await Call("order-sign", crd))["systemActions"]![0]!["resource"]!, primary: true, order))
+            .Extension.Single(e => e.Url == CrdUrls.CoverageInformation);
+        var satisfied = reviewAction is "A1" or "A6" && paNeeded == "auth-needed";
+        Assert.Equal(satisfied ? "satisfied" : paNeeded, ((Code)again.GetExtension("pa-needed").Value).Value);
+        Assert.Equal(satisfied ? number : null, (again.GetExtension("satisfied-pa-id")?.Value as FhirString)?.Value);
     }
 
     private async Task<JsonNode> Call(string hook, JsonNode body)

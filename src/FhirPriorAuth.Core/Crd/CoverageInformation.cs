@@ -11,10 +11,11 @@ public static class CoverageInformation
     /// One repetition of the extension for one coverage. A decision maps to CRD's codes as a PAS request would be
     /// decided: no authorization needed → covered, no-auth; approved → covered, auth-needed; denied → not-covered, no-auth;
     /// limited or pended → conditional, auth-needed (documentation named on primary hooks only, as CRD requires).
-    /// Without the member's coverage on file nothing is definitely covered.
+    /// Without the member's coverage on file nothing is definitely covered. An order an existing authorization already
+    /// approved (<paramref name="satisfiedBy"/>) is covered and satisfied, naming it.
     /// </summary>
     public static Extension Extension(ItemDecision decision, Coverage? coverage, bool coverageKnown, string assertionId, DateTimeOffset now,
-        bool primary, IEnumerable<Coding> codes)
+        bool primary, IEnumerable<Coding> codes, string? satisfiedBy = null)
     {
         var (covered, paNeeded) = decision switch
         {
@@ -29,11 +30,15 @@ public static class CoverageInformation
         {
             covered = "conditional";
         }
+        if (satisfiedBy is not null)
+        {
+            (covered, paNeeded) = ("covered", "satisfied");
+        }
         var extension = new Extension { Url = CrdUrls.CoverageInformation };
         extension.AddExtension("coverage", coverage?.Id is { } id ? new ResourceReference($"Coverage/{id}") : new ResourceReference { Display = "no coverage on file" });
         extension.AddExtension("covered", new Code(covered));
         extension.AddExtension("pa-needed", new Code(paNeeded));
-        if (primary && decision.Pend == PendReason.Documentation)
+        if (primary && decision.Pend == PendReason.Documentation && satisfiedBy is null)
         {
             extension.AddExtension("doc-needed", new Code("clinical"));
             extension.AddExtension("doc-purpose", new Code("withpa"));
@@ -52,6 +57,10 @@ public static class CoverageInformation
         }
         extension.AddExtension("date", new Date(now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)));
         extension.AddExtension("coverage-assertion-id", new FhirString(assertionId));
+        if (satisfiedBy is not null)
+        {
+            extension.AddExtension("satisfied-pa-id", new FhirString(satisfiedBy));
+        }
         return extension;
     }
 }

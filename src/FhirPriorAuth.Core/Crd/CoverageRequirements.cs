@@ -18,7 +18,7 @@ public sealed record CrdSettings(TimeSpan EhrBudget);
 /// stored under its <c>coverage-assertion-id</c>.
 /// </summary>
 public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertionStore assertions, TimeProvider clock, IEhrFhir? ehr = null,
-    CrdSettings? settings = null)
+    CrdSettings? settings = null, IAuthorizationStore? authorizations = null)
 {
     private const string PasRequestedService = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-requestedService";
     private readonly CrdSettings _settings = settings ?? new CrdSettings(TimeSpan.FromSeconds(2));
@@ -44,8 +44,14 @@ public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertion
                 "Coverage information assumes an active plan; add the patient's coverage to get a definite answer.", []));
         }
 
+        // Authorizations the member already has: an approved one for the same service satisfies the order's.
+        var members = data.Coverages.Cast<Coverage?>().Append(null).SelectMany(c => Members(data.Patient, c)).Distinct().ToList();
+        var existing = authorizations is null || members.Count == 0 ? []
+            : await authorizations.FindAsync(new AuthorizationLookup(members, []), PriorAuthorizationService.MaxInquiryResults, ct);
+
         foreach (var subject in data.Subjects.Where(s => s is not Encounter))
         {
+            var satisfiedBy = Satisfying(existing, subject, now);
             var results = (data.Coverages.Count == 0 ? [null] : data.Coverages.Cast<Coverage?>())
                 .Select(coverage => (Coverage: coverage, Decision: Decide(subject, data.Patient, coverage, now)))
                 .ToList();
@@ -57,7 +63,7 @@ public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertion
                     Reasons(subject).SelectMany(r => r.Coding).Select(c => $"{c.System}|{c.Code}").ToList(), Quantity(subject), Members(data.Patient, coverage),
                     coverage?.Id is { } id ? $"Coverage/{id}" : null, decision, now);
                 asserted.Add(assertion);
-                extensions.Add(CoverageInformation.Extension(decision, coverage, data.Coverages.Count > 0, assertion.Id, now, primary, Codes(subject)));
+                extensions.Add(CoverageInformation.Extension(decision, coverage, data.Coverages.Count > 0, assertion.Id, now, primary, Codes(subject), satisfiedBy));
             }
             if (request.WantsCoverage)
             {
@@ -69,7 +75,9 @@ public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertion
                 }
                 actions.Add(new CdsAction("update", $"Added coverage information to {subject.TypeName} resource.", JsonNode.Parse(FhirJson.ToJson(updated))));
             }
-            cards.AddRange(CardsFor(subject, results.Select(r => r.Decision).ToList()));
+            cards.AddRange(satisfiedBy is null ? CardsFor(subject, results.Select(r => r.Decision).ToList())
+                : [Instructions($"{Display(subject)}: already authorized ({satisfiedBy})", "info",
+                    $"For {subject.TypeName}/{subject.Id}: prior authorization {satisfiedBy} approved this service; quote it with the order.", [$"{subject.TypeName}/{subject.Id}"])]);
         }
         if (data.Subjects.Any(s => s is Encounter) || data.Subjects.Count == 0)
         {
@@ -154,6 +162,29 @@ public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertion
         MedicationRequest m => m.ReasonCode,
         Appointment a => a.ReasonCode,
         _ => [],
+    };
+
+    /// <summary>
+    /// The number of an authorization that approved this service and has not ended: one of its approved (or modified)
+    /// items has one of the order's codes, and covers the order's date when the order gives one.
+    /// </summary>
+    private static string? Satisfying(IReadOnlyList<AuthorizationRecord> existing, Resource subject, DateTimeOffset now)
+    {
+        var codes = Codes(subject).Select(c => $"{c.System}|{c.Code}").ToHashSet(StringComparer.Ordinal);
+        var date = ServiceDate(subject, now);
+        return existing.FirstOrDefault(a => a.Items.Any(i =>
+            i.Decision is { Action: ReviewAction.Approved or ReviewAction.Modified, NoAuthRequired: false }
+            && i.Codes.Any(codes.Contains)
+            && string.CompareOrdinal(i.ServiceEnd ?? i.ServiceStart ?? date, date) >= 0
+            && (!HasOwnDate(subject) || i.ServiceStart is null || string.CompareOrdinal(i.ServiceStart, date) <= 0)))?.Number;
+    }
+
+    private static bool HasOwnDate(Resource subject) => subject switch
+    {
+        ServiceRequest s => s.Occurrence is FhirDateTime or Period,
+        DeviceRequest d => d.Occurrence is FhirDateTime or Period,
+        Appointment a => a.Start is not null,
+        _ => false,
     };
 
     private static string ServiceDate(Resource subject, DateTimeOffset now)
