@@ -104,6 +104,24 @@ public sealed class CrdTests(ServerHost server)
         Assert.DoesNotContain(cards, c => c!["summary"]!.GetValue<string>().Contains("could not be fully checked"));
     }
 
+    [Fact]
+    public async Task AnOrderTheRuleOffersACoveredAlternativeFor_GetsASuggestionToChangeIt()
+    {
+        var answer = await Call("order-sign", OrderSign(ServiceRequest("72148", "MRI lumbar spine", "G89.4"), ("cov-1", "plan-a")));
+        var card = answer["cards"]!.AsArray().Single(c => c!["suggestions"] is not null)!;
+        Assert.Equal("at-most-one", card["selectionBehavior"]!.GetValue<string>());
+        Assert.Equal("therapy-alternatives-opt", card["source"]!["topic"]!["code"]!.GetValue<string>());
+        var suggestion = card["suggestions"]![0]!;
+        Assert.True(Guid.TryParse(suggestion["uuid"]!.GetValue<string>(), out _));
+        var action = suggestion["actions"]!.AsArray().Single()!;
+        Assert.Equal("update", action["type"]!.GetValue<string>());
+        var proposed = (ServiceRequest)FhirJson.Parse(Encoding.UTF8.GetBytes(action["resource"]!.ToJsonString()));
+        Assert.Equal(("sr-72148", "72100"), (proposed.Id, proposed.Code.Coding.Single().Code));
+        // An approved order gets no alternative.
+        var approved = await Call("order-sign", OrderSign(ServiceRequest("72100", "X-ray lumbar spine", "G89.4"), ("cov-1", "plan-a")));
+        Assert.DoesNotContain(approved["cards"]!.AsArray(), c => c!["suggestions"] is not null);
+    }
+
     [Theory]
     [InlineData("{ not json", 400)]
     [InlineData("""{"hook":"order-select","hookInstance":"x","context":{}}""", 422)]
@@ -146,6 +164,7 @@ public sealed class CrdTests(ServerHost server)
         { ServiceType, "3", "G89.4", 1, "covered", "auth-needed", "A1" },
         { Cpt, "72148", "M54.5", 1, "conditional", "auth-needed", "A4" },
         { Cpt, "72148", "G89.4", 1, "not-covered", "no-auth", "A3" },
+        { Cpt, "72100", "G89.4", 1, "covered", "no-auth", "A1" },
         { Cpt, "70551", "G43.909", 1, "conditional", "auth-needed", "A4" },
         { Cpt, "70551", "G89.4", 1, "not-covered", "no-auth", "A3" },
         { Cpt, "15780", "G89.4", 1, "not-covered", "no-auth", "A3" },

@@ -21,6 +21,8 @@ public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertion
     CrdSettings? settings = null, IAuthorizationStore? authorizations = null)
 {
     private const string PasRequestedService = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-requestedService";
+    private const string Cpt = "http://www.ama-assn.org/go/cpt";
+    private const string Hcpcs = "https://bluebutton.cms.gov/resources/codesystem/hcpcs";
     private readonly CrdSettings _settings = settings ?? new CrdSettings(TimeSpan.FromSeconds(2));
 
     /// <summary>Answers one hook call.</summary>
@@ -74,6 +76,10 @@ public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertion
                     extendable.Extension.AddRange(extensions);
                 }
                 actions.Add(new CdsAction("update", $"Added coverage information to {subject.TypeName} resource.", JsonNode.Parse(FhirJson.ToJson(updated))));
+            }
+            if (satisfiedBy is null)
+            {
+                cards.AddRange(Alternatives(subject, results[0].Coverage, results[0].Decision, data.Patient, now));
             }
             cards.AddRange(satisfiedBy is null ? CardsFor(subject, results.Select(r => r.Decision).ToList())
                 : [Instructions($"{Display(subject)}: already authorized ({satisfiedBy})", "info",
@@ -163,6 +169,44 @@ public sealed class CoverageRequirements(PolicyEngine policy, ICoverageAssertion
         Appointment a => a.ReasonCode,
         _ => [],
     };
+
+    /// <summary>
+    /// Suggestion cards for the covered alternatives the deciding rule names, when the order itself is not simply
+    /// approved: each alternative is decided by the same engine, and only one the plan covers is offered.
+    /// </summary>
+    private IEnumerable<Card> Alternatives(Resource subject, Coverage? coverage, ItemDecision decision, Patient? patient, DateTimeOffset now)
+    {
+        if (decision is { NoAuthRequired: true } or { Action: ReviewAction.Approved } || RuleOf(decision) is not { Alternatives.Count: > 0 } rule)
+        {
+            yield break;
+        }
+        var reference = $"{subject.TypeName}/{subject.Id}";
+        foreach (var alternative in rule.Alternatives)
+        {
+            var code = new CodeableConcept(char.IsDigit(alternative.Code[0]) ? Cpt : Hcpcs, alternative.Code, alternative.Display);
+            Resource proposed;
+            switch (subject.DeepCopy())
+            {
+                case ServiceRequest s: s.Code = code; proposed = s; break;
+                case DeviceRequest d: d.Code = code; proposed = d; break;
+                default: continue;
+            }
+            var covered = Decide(proposed, patient, coverage, now);
+            if (covered is not ({ NoAuthRequired: true } or { Action: ReviewAction.Approved }))
+            {
+                continue;
+            }
+            ((IExtendable)proposed).Extension.RemoveAll(e => e.Url == CrdUrls.CoverageInformation);
+            yield return new Card(Guid.NewGuid().ToString(), Summary($"Covered alternative to {Display(subject)}: {alternative.Display}"), "info",
+                Source("therapy-alternatives-opt"), $"For {reference}: {alternative.Reason ?? covered.Reason}",
+                Suggestions: [new Suggestion($"Order {alternative.Display} instead", Guid.NewGuid().ToString(),
+                    [new CdsAction("update", $"Change {reference} to {alternative.Display} ({alternative.Code}).", JsonNode.Parse(FhirJson.ToJson(proposed)))])],
+                SelectionBehavior: "at-most-one", Extension: new Dictionary<string, object> { [CrdUrls.AssociatedResource] = new[] { reference } });
+        }
+    }
+
+    private PolicyRule? RuleOf(ItemDecision decision) =>
+        policy.Policies.All.FirstOrDefault(p => p.Id == decision.PolicyId)?.Rules.FirstOrDefault(r => r.Id == decision.RuleId.Split('/')[0]);
 
     /// <summary>
     /// The number of an authorization that approved this service and has not ended: one of its approved (or modified)

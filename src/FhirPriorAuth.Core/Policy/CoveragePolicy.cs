@@ -61,6 +61,22 @@ public sealed class PolicyRule
 
     /// <summary>The decision when every condition holds and the documentation is present.</summary>
     public PolicyDecision Decision { get; set; } = new();
+
+    /// <summary>Services to suggest instead when this rule does not simply approve (CRD offers the covered ones).</summary>
+    public List<PolicyAlternative> Alternatives { get; set; } = [];
+}
+
+/// <summary>A service a clinician may order instead.</summary>
+public sealed class PolicyAlternative
+{
+    /// <summary>Its CPT/HCPCS code.</summary>
+    public string Code { get; set; } = "";
+
+    /// <summary>Its name.</summary>
+    public string Display { get; set; } = "";
+
+    /// <summary>Why it is suggested.</summary>
+    public string? Reason { get; set; }
 }
 
 /// <summary>

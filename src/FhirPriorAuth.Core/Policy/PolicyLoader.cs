@@ -87,6 +87,13 @@ public static class PolicyLoader
                 yield return $"{at}.codes: '{code}' is not a CPT/HCPCS code or an ascending range like 70010-76499";
             }
             foreach (var problem in CheckDecision(rule.Decision, rule, $"{at}.decision")) yield return problem;
+            for (int a = 0; a < rule.Alternatives.Count; a++)
+            {
+                var alternative = rule.Alternatives[a];
+                if (!PolicyCodes.IsWellFormed(alternative.Code) || alternative.Code.Contains('-', StringComparison.Ordinal))
+                    yield return $"{at}.alternatives[{a}].code: '{alternative.Code}' is not a CPT/HCPCS code";
+                if (string.IsNullOrWhiteSpace(alternative.Display)) yield return $"{at}.alternatives[{a}].display is required";
+            }
             if (rule.Documentation is { } documentation)
             {
                 if (documentation.Loinc.Count == 0) yield return $"{at}.documentation.loinc needs at least one LOINC code";

@@ -28,6 +28,8 @@ public sealed class PolicyLoaderTests
     [InlineData("""{ "id": "p", "version": "1", "plans": ["*"], "rules": [ { "id": "r", "codes": ["E0601"], "conditions": [ { "id": "c", "expression": "Claim.item.where(" } ], "decision": { "action": "approve" } } ] }""", "conditions[0].expression is not valid FHIRPath")]
     [InlineData("""{ "id": "p", "version": "1", "plans": ["*"], "rules": [ { "id": "r", "codes": ["E0601"], "conditions": [ { "id": "c" } ], "decision": { "action": "approve" } } ] }""", "checks nothing")]
     [InlineData("""{ "id": "p", "version": "1", "plans": ["*"], "rules": [ { "id": "r", "codes": ["E0601"], "decision": { "action": "approve" } }, { "id": "r", "codes": ["E0602"], "decision": { "action": "approve" } } ] }""", "'r' is used twice")]
+    [InlineData("""{ "id": "p", "version": "1", "plans": ["*"], "rules": [ { "id": "r", "codes": ["72148"], "decision": { "action": "approve" }, "alternatives": [ { "code": "72100-72110", "display": "X" } ] } ] }""", "alternatives[0].code")]
+    [InlineData("""{ "id": "p", "version": "1", "plans": ["*"], "rules": [ { "id": "r", "codes": ["72148"], "decision": { "action": "approve" }, "alternatives": [ { "code": "72100" } ] } ] }""", "alternatives[0].display is required")]
     [InlineData("""{ "id": "p", "version": "1", "plans": ["*"], "rules": [ { "id": "r", "codes": ["99213"] """, "invalid policy")]
     public void MalformedPolicy_IsRefusedWithWhereAndWhy(string json, string expected)
     {
