@@ -43,6 +43,9 @@ public sealed class CrdEhrTests(ServerHost server) : IAsyncLifetime
             Class = [new Coverage.ClassComponent { Type = new CodeableConcept("http://terminology.hl7.org/CodeSystem/coverage-class", "plan"), Value = "plan-a" }],
         },
         CrdTests.ServiceRequest("15780", "Dermabrasion") is var order ? Identified(order, "sr-dispatch") : null!,
+        // What Inferno's order-dispatch fixture names: its patient and its order.
+        new Patient { Id = "example", Identifier = [new Identifier("http://davinci-pas.org/MIN", "M-10")] },
+        CrdTests.ServiceRequest("E0601", "CPAP device") is var cpap ? Identified(cpap, "example") : null!,
     ];
 
     private static ServiceRequest Identified(ServiceRequest order, string id)
@@ -128,6 +131,29 @@ public sealed class CrdEhrTests(ServerHost server) : IAsyncLifetime
             Assert.Contains("GET /fhir/ServiceRequest/sr-dispatch", seen);
         else
             Assert.Equal(["POST /fhir"], seen);
+    }
+
+    [Fact]
+    public async Task InfernosOrderDispatchRequest_ReadsItsOrderFromTheEhr_AndAnswersWithValidCoverageInformation()
+    {
+        var body = JsonNode.Parse(File.ReadAllText(Path.Combine(FhirPriorAuth.Tests.RepoPaths.Conformance, "inferno-crd", "order_dispatch_hook_request.json")))!.AsObject();
+        body["fhirServer"] = _ehrBase;
+        body["fhirAuthorization"]!["access_token"] = Token;
+        var answer = await Call(body);
+        var action = answer["systemActions"]!.AsArray().Single()!;
+        var order = CrdTests.AssertCoverageInformation(server, action["resource"]!, primary: true);
+        Assert.Equal("example", order.Id);
+    }
+
+    [Fact]
+    public async Task ACrd22OrderDispatch_WithDispatchedOrders_IsAnsweredToo()
+    {
+        var body = Dispatch();
+        var context = body["context"]!.AsObject();
+        context.Remove("order");
+        context["dispatchedOrders"] = new JsonArray("ServiceRequest/sr-dispatch");
+        var answer = await Call(body);
+        Assert.Equal("sr-dispatch", answer["systemActions"]![0]!["resource"]!["id"]!.GetValue<string>());
     }
 
     [Theory]

@@ -320,7 +320,10 @@ public sealed class CrdTests(ServerHost server)
     /// order is the EHR's, echoed whole: errors it arrived with (Inferno's fixtures have some) are its own, so only errors
     /// the original (<paramref name="original"/>) does not have count.
     /// </summary>
-    private DomainResource AssertCoverageInformation(JsonNode resourceJson, bool primary, JsonNode? original = null)
+    private DomainResource AssertCoverageInformation(JsonNode resourceJson, bool primary, JsonNode? original = null) =>
+        AssertCoverageInformation(server, resourceJson, primary, original);
+
+    internal static DomainResource AssertCoverageInformation(ServerHost server, JsonNode resourceJson, bool primary, JsonNode? original = null)
     {
         var resource = (DomainResource)FhirJson.ParseBestEffort(Encoding.UTF8.GetBytes(resourceJson.ToJsonString()));
         var information = resource.Extension.Where(e => e.Url == CrdUrls.CoverageInformation).ToList();
