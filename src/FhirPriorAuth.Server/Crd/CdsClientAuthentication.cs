@@ -19,7 +19,7 @@ public sealed class CdsClient
     /// <summary>Its public keys as a JWKS document.</summary>
     public string? Jwks { get; set; }
 
-    /// <summary>A file holding its JWKS document.</summary>
+    /// <summary>A file holding its JWKS document, read once at start.</summary>
     public string? JwksFile { get; set; }
 }
 
@@ -47,9 +47,6 @@ public sealed class CrdOptions
 public sealed class CdsClientAuthentication(CrdOptions options, ServerUrls urls, IClientRegistry registry, IHttpClientFactory httpClients,
     SecurityOptions security, TimeProvider clock)
 {
-    private static readonly string[] Algorithms = [SecurityAlgorithms.RsaSha384, SecurityAlgorithms.EcdsaSha384];
-    private static readonly TimeSpan MaxLifetime = TimeSpan.FromMinutes(5);
-
     /// <summary>Checks the call; returns the issuer that made it.</summary>
     public async Task<string> AuthenticateAsync(HttpContext http)
     {
@@ -73,58 +70,14 @@ public sealed class CdsClientAuthentication(CrdOptions options, ServerUrls urls,
         {
             throw Unauthorized("The JWT header needs a kid.");
         }
-        var jku = token.TryGetHeaderValue<string>("jku", out var j) ? j : null;
-        if (jku is not null && jku != client.JwksUrl)
-        {
-            throw Unauthorized("The JWT's jku is not the issuer's registered JWKS URL.");
-        }
-        var now = clock.GetUtcNow();
-        IList<SecurityKey> keys;
-        try
-        {
-            var inline = client.Jwks ?? (client.JwksFile is { } file ? await File.ReadAllTextAsync(file, http.RequestAborted) : null);
-            keys = await JwksKeys.ReadAsync(inline, client.JwksUrl, httpClients, now, http.RequestAborted);
-        }
-        catch (Exception e) when (e is HttpRequestException or ArgumentException or System.Text.Json.JsonException or TaskCanceledException or IOException)
-        {
-            throw Unauthorized("The issuer's keys could not be read.");
-        }
-        var audience = urls.Root + http.Request.Path.Value;
-        var result = await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
-        {
-            ValidIssuer = client.Issuer,
-            ValidAudience = audience,
-            IssuerSigningKeys = keys,
-            ValidAlgorithms = Algorithms,
-            RequireExpirationTime = true,
-            RequireSignedTokens = true,
-            ClockSkew = security.ClockSkew,
-        });
-        if (!result.IsValid)
-        {
-            throw Unauthorized(result.Exception switch
-            {
-                SecurityTokenExpiredException => "The JWT has expired.",
-                SecurityTokenInvalidAudienceException => $"The JWT's aud must be the URL called, {audience}.",
-                SecurityTokenInvalidAlgorithmException => "The JWT must be signed with RS384 or ES384.",
-                _ => "The JWT's signature or claims are not valid.",
-            });
-        }
         if (!token.TryGetPayloadValue<long>("iat", out _))
         {
             throw Unauthorized("The JWT has no iat.");
         }
-        if (token.ValidTo - now.UtcDateTime > MaxLifetime + security.ClockSkew)
+        if (await ClientJwt.VerifyAsync(token, "JWT", new JwtSigner(client.Issuer, client.JwksUrl, client.Jwks), urls.Root + http.Request.Path.Value,
+                registry, httpClients, security.ClockSkew, clock.GetUtcNow(), http.RequestAborted) is { } problem)
         {
-            throw Unauthorized("The JWT's exp is more than 5 minutes ahead.");
-        }
-        if (string.IsNullOrEmpty(token.Id))
-        {
-            throw Unauthorized("The JWT has no jti.");
-        }
-        if (!await registry.UseAssertionAsync("cds:" + client.Issuer, token.Id, new DateTimeOffset(token.ValidTo, TimeSpan.Zero) + security.ClockSkew, now, http.RequestAborted))
-        {
-            throw Unauthorized("The JWT's jti was already used.");
+            throw Unauthorized(problem);
         }
         return client.Issuer;
     }

@@ -14,6 +14,11 @@ public static class CrdSetup
         {
             throw new InvalidOperationException($"Crd:Clients: every client needs an Issuer and Jwks, JwksFile or JwksUrl ('{bad.Issuer}' has not).");
         }
+        foreach (var client in options.Clients.Where(c => c.Jwks is null && c.JwksFile is not null))
+        {
+            // Read now: a missing or unreadable key file stops the start instead of failing every call.
+            client.Jwks = File.ReadAllText(client.JwksFile!);
+        }
         services.AddSingleton(new CrdSettings(options.EhrBudget));
         services.AddSingleton(options);
         services.AddSingleton<CdsClientAuthentication>();

@@ -15,9 +15,7 @@ namespace FhirPriorAuth.Server.Security;
 public static class TokenEndpoints
 {
     private const string AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-    private static readonly TimeSpan MaxAssertionLifetime = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan MaxTokenLifetime = TimeSpan.FromMinutes(5);
-    private static readonly string[] AssertionAlgorithms = [SecurityAlgorithms.RsaSha384, SecurityAlgorithms.EcdsaSha384];
 
     /// <summary>Maps <c>/auth/token</c>, <c>/auth/jwks</c> and the SMART configuration at the root and at every FHIR base.</summary>
     public static void MapTokenEndpoints(this IEndpointRouteBuilder app, IEnumerable<string> fhirBases)
@@ -44,7 +42,7 @@ public static class TokenEndpoints
             token_endpoint = urls.TokenEndpoint,
             grant_types_supported = new[] { "client_credentials" },
             token_endpoint_auth_methods_supported = new[] { "private_key_jwt" },
-            token_endpoint_auth_signing_alg_values_supported = AssertionAlgorithms,
+            token_endpoint_auth_signing_alg_values_supported = ClientJwt.Algorithms,
             scopes_supported = new[] { "system/Claim.c", "system/Claim.r", "system/ClaimResponse.rs", "system/Task.rs", "system/DocumentReference.c",
                 "system/Subscription.cruds", "user/*.rs", "patient/*.rs", "system/*.cruds" },
             response_types_supported = Array.Empty<string>(),
@@ -90,57 +88,15 @@ public static class TokenEndpoints
         {
             return Error(401, "invalid_client", "The client is not registered.");
         }
-        if (unverified.TryGetHeaderValue<string>("jku", out var jku) && jku != client.JwksUrl)
-        {
-            return Error(401, "invalid_client", "The assertion's jku is not the client's registered JWKS URL.");
-        }
-
-        var now = clock.GetUtcNow();
-        IList<SecurityKey> keys;
-        try
-        {
-            keys = await ClientKeysAsync(client, httpClients, now, http.RequestAborted);
-        }
-        catch (Exception e) when (e is HttpRequestException or ArgumentException or JsonException or TaskCanceledException)
-        {
-            return Error(401, "invalid_client", "The client's registered keys could not be read.");
-        }
-        var validation = await new JsonWebTokenHandler().ValidateTokenAsync(assertion, new TokenValidationParameters
-        {
-            ValidIssuer = client.ClientId,
-            ValidAudience = urls.TokenEndpoint,
-            IssuerSigningKeys = keys,
-            ValidAlgorithms = AssertionAlgorithms,
-            RequireExpirationTime = true,
-            RequireSignedTokens = true,
-            ClockSkew = options.ClockSkew,
-        });
-        if (!validation.IsValid)
-        {
-            return Error(401, "invalid_client", validation.Exception switch
-            {
-                SecurityTokenExpiredException => "The client assertion has expired.",
-                SecurityTokenInvalidAudienceException => $"The client assertion's aud must be {urls.TokenEndpoint}.",
-                SecurityTokenInvalidAlgorithmException => "The client assertion must be signed with RS384 or ES384.",
-                _ => "The client assertion's signature or claims are not valid.",
-            });
-        }
-        var token = (JsonWebToken)validation.SecurityToken;
-        if (token.Subject != client.ClientId)
+        if (unverified.Subject != client.ClientId)
         {
             return Error(401, "invalid_client", "The client assertion's sub must equal its iss (the client id).");
         }
-        if (token.ValidTo - now.UtcDateTime > MaxAssertionLifetime + options.ClockSkew)
+        var now = clock.GetUtcNow();
+        if (await ClientJwt.VerifyAsync(unverified, "client assertion", new JwtSigner(client.ClientId, client.JwksUrl, client.Jwks), urls.TokenEndpoint,
+                registry, httpClients, options.ClockSkew, now, http.RequestAborted) is { } problem)
         {
-            return Error(401, "invalid_client", "The client assertion's exp is more than 5 minutes ahead.");
-        }
-        if (string.IsNullOrEmpty(token.Id))
-        {
-            return Error(401, "invalid_client", "The client assertion has no jti.");
-        }
-        if (!await registry.UseAssertionAsync(client.ClientId, token.Id, new DateTimeOffset(token.ValidTo, TimeSpan.Zero) + options.ClockSkew, now, http.RequestAborted))
-        {
-            return Error(401, "invalid_client", "The client assertion's jti was already used.");
+            return Error(401, "invalid_client", problem);
         }
 
         var granted = GrantedScope(form["scope"].ToString(), client.Scopes);
@@ -199,9 +155,6 @@ public static class TokenEndpoints
             && (allowed.ResourceType == "*" || allowed.ResourceType == wanted.ResourceType)
             && (allowed.Permissions & wanted.Permissions) == wanted.Permissions;
     }
-
-    private static Task<IList<SecurityKey>> ClientKeysAsync(ClientRegistration client, IHttpClientFactory httpClients, DateTimeOffset now, CancellationToken ct) =>
-        JwksKeys.ReadAsync(client.Jwks, client.JwksUrl, httpClients, now, ct);
 
     private static void NoStore(HttpContext http)
     {
