@@ -8,12 +8,7 @@ using FhirPriorAuth.Core.Crd;
 using FhirPriorAuth.Core.Fhir;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Task = System.Threading.Tasks.Task;
 
 namespace FhirPriorAuth.Server.Tests;
@@ -57,10 +52,7 @@ public sealed class CrdEhrTests(ServerHost server) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        _ehr = builder.Build();
+        _ehr = Loopback.Create();
         _ehr.Use(async (http, next) =>
         {
             _requests.Enqueue($"{http.Request.Method} {http.Request.Path}{http.Request.QueryString}");
@@ -83,8 +75,7 @@ public sealed class CrdEhrTests(ServerHost server) : IAsyncLifetime
         });
         _ehr.MapGet("/fhir/{**path}", (HttpContext http, string path) =>
             Find(path + http.Request.QueryString) is { } found ? Results.Text(FhirJson.ToJson(found), "application/fhir+json") : Results.NotFound());
-        await _ehr.StartAsync();
-        _ehrBase = _ehr.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/fhir";
+        _ehrBase = await Loopback.StartAsync(_ehr) + "/fhir";
     }
 
     public async Task DisposeAsync() => await _ehr.DisposeAsync();

@@ -4,12 +4,7 @@ using System.Text;
 using FhirPriorAuth.Core.Fhir;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Task = System.Threading.Tasks.Task;
@@ -72,10 +67,7 @@ public sealed class TestEhr : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        _app = builder.Build();
+        _app = Loopback.Create();
         var publicKey = new ECDsaSecurityKey(ECDsa.Create(_clientKey.ExportParameters(false))) { KeyId = "payer-es384" };
         _app.MapPost("/token", async (HttpContext http) =>
         {
@@ -124,8 +116,7 @@ public sealed class TestEhr : IAsyncDisposable
             bundle.Total = bundle.Entry.Count;
             return Results.Text(Encoding.UTF8.GetString(FhirJson.ToBytes(bundle)), "application/fhir+json");
         });
-        await _app.StartAsync();
-        BaseUrl = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseUrl = await Loopback.StartAsync(_app);
     }
 
     public async ValueTask DisposeAsync()

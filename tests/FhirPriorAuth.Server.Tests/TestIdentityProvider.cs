@@ -1,11 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
 namespace FhirPriorAuth.Server.Tests;
@@ -26,15 +21,11 @@ public sealed class TestIdentityProvider : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        _app = builder.Build();
+        _app = Loopback.Create();
         var publicJwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(Key.Rsa.ExportParameters(false)) { KeyId = Key.KeyId });
         _app.MapGet("/.well-known/openid-configuration", () => Results.Json(new { issuer = Issuer, jwks_uri = Issuer + "/jwks" }));
         _app.MapGet("/jwks", () => Results.Json(new { keys = new[] { new { kty = "RSA", kid = publicJwk.Kid, use = "sig", n = publicJwk.N, e = publicJwk.E } } }));
-        await _app.StartAsync();
-        Issuer = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Issuer = await Loopback.StartAsync(_app);
     }
 
     public async ValueTask DisposeAsync()
