@@ -12,7 +12,8 @@ namespace FhirPriorAuth.Storage;
 /// <summary>Authorizations and submissions over Dapper; a submission and its resources share one transaction.</summary>
 public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthorizationStore
 {
-    private static readonly JsonSerializerOptions DetailOptions = new()
+    /// <summary>How detail columns hold records as JSON: enums by name, nulls left out.</summary>
+    internal static readonly JsonSerializerOptions DetailOptions = new()
     {
         Converters = { new JsonStringEnumConverter() },
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Dapper;
 using FhirPriorAuth.Core.Crd;
 
@@ -8,18 +7,12 @@ namespace FhirPriorAuth.Storage;
 /// <summary>CRD coverage assertions over Dapper, one JSON row each.</summary>
 public sealed class SqlCoverageAssertionStore(SqlResourceStore resources) : ICoverageAssertionStore
 {
-    private static readonly JsonSerializerOptions DetailOptions = new()
-    {
-        Converters = { new JsonStringEnumConverter() },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     private SqlDialect Dialect => resources.Dialect;
 
     /// <inheritdoc />
     public Task SaveAsync(IReadOnlyList<CoverageAssertion> assertions, CancellationToken ct) =>
         resources.RetryTransientAsync(() => Dialect.WriteAsync((connection, tx) => connection.ExecuteAsync(new CommandDefinition(Dialect.InsertCoverageAssertion,
-            assertions.Select(a => new { a.Id, a.HookInstance, AssertedAt = a.AssertedAt.UtcTicks, Detail = JsonSerializer.Serialize(a, DetailOptions) }),
+            assertions.Select(a => new { a.Id, a.HookInstance, AssertedAt = a.AssertedAt.UtcTicks, Detail = JsonSerializer.Serialize(a, SqlAuthorizationStore.DetailOptions) }),
             tx, cancellationToken: ct)), ct), ct);
 
     /// <inheritdoc />
@@ -27,6 +20,6 @@ public sealed class SqlCoverageAssertionStore(SqlResourceStore resources) : ICov
     {
         await using var connection = await Dialect.OpenAsync(ct);
         var detail = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(Dialect.ReadCoverageAssertion, new { Id = id }, cancellationToken: ct));
-        return detail is null ? null : JsonSerializer.Deserialize<CoverageAssertion>(detail, DetailOptions);
+        return detail is null ? null : JsonSerializer.Deserialize<CoverageAssertion>(detail, SqlAuthorizationStore.DetailOptions);
     }
 }

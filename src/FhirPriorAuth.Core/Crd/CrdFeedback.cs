@@ -28,7 +28,7 @@ public sealed class CrdFeedback(ResourceInteractions fhir, IResourceStore store)
         }
         if (root?["feedback"] is not JsonArray items || items.Count == 0)
         {
-            throw Unprocessable("'feedback' must be a non-empty array.", "feedback");
+            throw FhirException.Unprocessable("'feedback' must be a non-empty array.", "feedback");
         }
         var now = fhir.Now();
         var writes = new List<ResourceWrite>();
@@ -36,7 +36,7 @@ public sealed class CrdFeedback(ResourceInteractions fhir, IResourceStore store)
         {
             if (item?["card"]?.GetValueKind() != JsonValueKind.String || item["outcome"]?.GetValue<string>() is not ("accepted" or "overridden"))
             {
-                throw Unprocessable("Each feedback item needs 'card' and an 'outcome' of accepted or overridden.", $"feedback[{index}]");
+                throw FhirException.Unprocessable("Each feedback item needs 'card' and an 'outcome' of accepted or overridden.", $"feedback[{index}]");
             }
             var card = item["card"]!.GetValue<string>();
             var outcome = item["outcome"]!.GetValue<string>();
@@ -47,7 +47,4 @@ public sealed class CrdFeedback(ResourceInteractions fhir, IResourceStore store)
         }
         await store.CommitAsync(writes, ct);
     }
-
-    private static FhirException Unprocessable(string message, string where) =>
-        new(422, Outcomes.Error(OperationOutcome.IssueType.Invalid, message, where));
 }

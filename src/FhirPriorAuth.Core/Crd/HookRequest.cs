@@ -110,26 +110,26 @@ public sealed class HookRequest
         JsonObject root;
         try
         {
-            root = JsonNode.Parse(body) as JsonObject ?? throw Unprocessable("The body must be a JSON object.", "$");
+            root = JsonNode.Parse(body) as JsonObject ?? throw FhirException.Unprocessable("The body must be a JSON object.", "$");
         }
         catch (JsonException e)
         {
             throw FhirException.BadRequest($"The body is not JSON: {e.Message}", type: OperationOutcome.IssueType.Structure);
         }
-        var hook = Text(root, "hook") ?? throw Unprocessable("'hook' is required.", "hook");
+        var hook = Text(root, "hook") ?? throw FhirException.Unprocessable("'hook' is required.", "hook");
         if (hook != service.Hook)
         {
-            throw Unprocessable($"Service '{service.Id}' answers '{service.Hook}', not '{hook}'.", "hook");
+            throw FhirException.Unprocessable($"Service '{service.Id}' answers '{service.Hook}', not '{hook}'.", "hook");
         }
-        var instance = Text(root, "hookInstance") ?? throw Unprocessable("'hookInstance' is required.", "hookInstance");
-        var context = root["context"] as JsonObject ?? throw Unprocessable("'context' is required and must be an object.", "context");
+        var instance = Text(root, "hookInstance") ?? throw FhirException.Unprocessable("'hookInstance' is required.", "hookInstance");
+        var context = root["context"] as JsonObject ?? throw FhirException.Unprocessable("'context' is required and must be an object.", "context");
         foreach (var field in RequiredContext[hook].Where(f => context[f] is null))
         {
-            throw Unprocessable($"The {hook} context needs '{field}'.", "context." + field);
+            throw FhirException.Unprocessable($"The {hook} context needs '{field}'.", "context." + field);
         }
         if (hook == "order-dispatch" && context["order"] is null && context["dispatchedOrders"] is null)
         {
-            throw Unprocessable("The order-dispatch context needs 'order' (or 'dispatchedOrders').", "context.order");
+            throw FhirException.Unprocessable("The order-dispatch context needs 'order' (or 'dispatchedOrders').", "context.order");
         }
         var fhirServer = Text(root, "fhirServer");
         FhirAuthorization? authorization = null;
@@ -137,17 +137,17 @@ public sealed class HookRequest
         {
             if (fhirServer is null)
             {
-                throw Unprocessable("'fhirAuthorization' is given without 'fhirServer'.", "fhirServer");
+                throw FhirException.Unprocessable("'fhirAuthorization' is given without 'fhirServer'.", "fhirServer");
             }
             if (Text(auth, "access_token") is not { } token || !string.Equals(Text(auth, "token_type"), "Bearer", StringComparison.OrdinalIgnoreCase))
             {
-                throw Unprocessable("'fhirAuthorization' needs 'access_token' and 'token_type' Bearer.", "fhirAuthorization");
+                throw FhirException.Unprocessable("'fhirAuthorization' needs 'access_token' and 'token_type' Bearer.", "fhirAuthorization");
             }
             authorization = new FhirAuthorization(token, Text(auth, "scope"), Text(auth, "patient"));
         }
         if (fhirServer is not null && !Uri.TryCreate(fhirServer, UriKind.Absolute, out _))
         {
-            throw Unprocessable($"'fhirServer' {fhirServer} is not an absolute URL.", "fhirServer");
+            throw FhirException.Unprocessable($"'fhirServer' {fhirServer} is not an absolute URL.", "fhirServer");
         }
 
         var contextResources = new List<Resource>();
@@ -201,13 +201,10 @@ public sealed class HookRequest
         }
         catch (FhirException e)
         {
-            throw Unprocessable($"{where} is not a FHIR resource: {e.Message}", where);
+            throw FhirException.Unprocessable($"{where} is not a FHIR resource: {e.Message}", where);
         }
     }
 
     private static string? Text(JsonObject o, string name) =>
         o[name] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
-
-    private static FhirException Unprocessable(string message, string where) =>
-        new(422, Outcomes.Error(OperationOutcome.IssueType.Invalid, message, where));
 }

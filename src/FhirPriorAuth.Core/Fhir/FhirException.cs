@@ -27,6 +27,11 @@ public sealed class FhirException : Exception
         OperationOutcome.IssueType type = OperationOutcome.IssueType.Invalid) =>
         new(400, Outcomes.Error(type, diagnostics, expression));
 
+    /// <summary>422: well-formed, but not what the operation can process.</summary>
+    public static FhirException Unprocessable(string diagnostics, string? expression = null,
+        OperationOutcome.IssueType type = OperationOutcome.IssueType.Invalid) =>
+        new(422, Outcomes.Error(type, diagnostics, expression));
+
     /// <summary>404: unknown resource type, id or version.</summary>
     public static FhirException NotFound(string diagnostics) =>
         new(404, Outcomes.Error(OperationOutcome.IssueType.NotFound, diagnostics));
