@@ -127,12 +127,31 @@ public sealed class CrdTests(ServerHost server)
     [InlineData("""{"hook":"order-select","hookInstance":"x","context":{}}""", 422)]
     [InlineData("""{"hook":"order-sign","context":{"userId":"Practitioner/1","patientId":"1","draftOrders":{"resourceType":"Bundle","type":"collection"}}}""", 422)]
     [InlineData("""{"hook":"order-sign","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"1"}}""", 422)]
+    [InlineData("""{"hook":"order-sign","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":7,"draftOrders":{"resourceType":"Bundle","type":"collection"}}}""", 422)]
+    [InlineData("""{"hook":"order-sign","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"1","selections":"ServiceRequest/1","draftOrders":{"resourceType":"Bundle","type":"collection"}}}""", 422)]
+    [InlineData("""{"hook":"order-sign","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"1","draftOrders":{"entry":[]}}}""", 422)]
+    [InlineData("""{"hook":"order-sign","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"1","draftOrders":{"resourceType":"Bundle","type":"collection","entry":{"a":1}}}}""", 422)]
     [InlineData("""{"hook":"order-sign","hookInstance":"x","fhirAuthorization":{"access_token":"t","token_type":"Bearer","expires_in":300,"scope":"patient/*.read","subject":"crd"},"context":{"userId":"Practitioner/1","patientId":"1","draftOrders":{"resourceType":"Bundle","type":"collection"}}}""", 422)]
     [InlineData("""{"hook":"order-sign","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"1","draftOrders":{"resourceType":"Bundle","type":"collection"}}}""", 412)]
     public async Task ABadCall_GetsItsStatus_WithAnOutcome(string body, int status)
     {
         var response = await server.Cds.PostAsync("cds-services/crd-order-sign", Json(body));
         await response.AssertOutcome(status);
+    }
+
+    [Fact]
+    public async Task EveryInfernoRequest_SentToAServiceOfAnotherHook_Is422_NeverA500()
+    {
+        var files = Directory.GetFiles(Path.Combine(RepoPaths.Conformance, "inferno-crd"), "*_hook_request.json");
+        Assert.Contains(files, f => f.EndsWith("fancy_structure_hook_request.json", StringComparison.Ordinal));
+        foreach (var file in files)
+        {
+            var hook = JsonNode.Parse(File.ReadAllText(file))!["hook"]!.GetValue<string>();
+            foreach (var service in CrdHooks.Services.Where(s => s.Hook != hook))
+            {
+                await (await server.Cds.PostAsync($"cds-services/{service.Id}", Json(File.ReadAllText(file)))).AssertOutcome(422);
+            }
+        }
     }
 
     [Fact]
@@ -151,6 +170,8 @@ public sealed class CrdTests(ServerHost server)
         var audits = await server.SearchStoredAsync("AuditEvent", "subtype=cds-feedback&_count=100");
         Assert.Contains(audits.Cast<AuditEvent>(), a => a.OutcomeDesc.Contains(card) && ((FhirString)a.Entity[0].Detail[0].Value).Value.Contains("patient declined"));
         await (await server.Cds.PostAsync("cds-services/crd-order-sign/feedback", Json("""{"feedback":[{"outcome":"maybe"}]}"""))).AssertOutcome(422);
+        await (await server.Cds.PostAsync("cds-services/crd-order-sign/feedback", Json("""{"feedback":[{"card":1,"outcome":2}]}"""))).AssertOutcome(422);
+        await (await server.Cds.PostAsync("cds-services/crd-order-sign/feedback", Json("""[1]"""))).AssertOutcome(422);
     }
 
     private const string Cpt = "http://www.ama-assn.org/go/cpt";

@@ -271,6 +271,18 @@ public sealed class SubscriptionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UnknownOrMismatchedSubscriptions_GetOutcomes()
+    {
+        var json = Input("2.2.1", _receiver.Endpoint("x"));
+        json["id"] = "no-such-subscription";
+        await (await _server.Client.PutAsync("fhir/Subscription/no-such-subscription", Fhir.Json(json.ToJsonString()))).AssertOutcome(404);
+        await (await _server.Client.PutAsync("fhir/Subscription/other-id", Fhir.Json(json.ToJsonString()))).AssertOutcome(400);
+        await (await _server.Client.GetAsync("fhir/Subscription/no-such-subscription/$status")).AssertOutcome(404);
+        await (await _server.Client.PostAsync("fhir/Subscription", Fhir.Json("""{"resourceType":"Patient"}"""))).AssertOutcome(400);
+        Assert.Equal(HttpStatusCode.NoContent, (await _server.Client.DeleteAsync("fhir/Subscription/no-such-subscription")).StatusCode);
+    }
+
+    [Fact]
     public async Task ASubscriptionBelongsToItsOrganization_OthersNeitherSeeNorChangeIt_NorFilterOnAnotherOrganization()
     {
         using var provider = new HttpClient { BaseAddress = _server.BaseAddress };

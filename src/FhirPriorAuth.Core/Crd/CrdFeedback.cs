@@ -26,7 +26,7 @@ public sealed class CrdFeedback(ResourceInteractions fhir, IResourceStore store)
         {
             throw FhirException.BadRequest($"The body is not JSON: {e.Message}", type: OperationOutcome.IssueType.Structure);
         }
-        if (root?["feedback"] is not JsonArray items || items.Count == 0)
+        if (root is not JsonObject feedback || feedback["feedback"] is not JsonArray items || items.Count == 0)
         {
             throw FhirException.Unprocessable("'feedback' must be a non-empty array.", "feedback");
         }
@@ -34,12 +34,11 @@ public sealed class CrdFeedback(ResourceInteractions fhir, IResourceStore store)
         var writes = new List<ResourceWrite>();
         foreach (var (item, index) in items.Select((item, i) => (item, i)))
         {
-            if (item?["card"]?.GetValueKind() != JsonValueKind.String || item["outcome"]?.GetValue<string>() is not ("accepted" or "overridden"))
+            if (item?["card"] is not JsonValue c || !c.TryGetValue<string>(out var card)
+                || item["outcome"] is not JsonValue o || !o.TryGetValue<string>(out var outcome) || outcome is not ("accepted" or "overridden"))
             {
                 throw FhirException.Unprocessable("Each feedback item needs 'card' and an 'outcome' of accepted or overridden.", $"feedback[{index}]");
             }
-            var card = item["card"]!.GetValue<string>();
-            var outcome = item["outcome"]!.GetValue<string>();
             var audit = FollowUpAudit.Event("cds-feedback", $"{service.Id}: card {card} {outcome}", true, [new ResourceReference { Display = $"card {card}" }], now);
             audit.Entity[0].Detail.Add(new AuditEvent.DetailComponent { Type = "feedback", Value = new FhirString(item.ToJsonString()) });
             audit.Agent[0].Who = new ResourceReference { Display = "CDS Hooks client" };

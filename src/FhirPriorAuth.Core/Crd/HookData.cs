@@ -97,23 +97,21 @@ public sealed record HookData(Patient? Patient, IReadOnlyList<Coverage> Coverage
     private static List<Resource> FindSubjects(HookRequest request, IReadOnlyList<Resource> known, out List<string> missing)
     {
         missing = [];
-        var context = request.Context;
         IEnumerable<string> references;
         switch (request.Hook)
         {
             case "order-sign":
-                return Bundled(context["draftOrders"]).Where(r => OrderTypes.Contains(r.TypeName)).ToList();
+                return request.ContextEntries("draftOrders").Where(r => OrderTypes.Contains(r.TypeName)).ToList();
             case "order-select":
-                var selections = context["selections"]?.AsArray().Select(s => s?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal) ?? [];
-                return Bundled(context["draftOrders"]).Where(r => OrderTypes.Contains(r.TypeName) && selections.Contains($"{r.TypeName}/{r.Id}")).ToList();
+                var selections = request.ContextTexts("selections").ToHashSet(StringComparer.Ordinal);
+                return request.ContextEntries("draftOrders").Where(r => OrderTypes.Contains(r.TypeName) && selections.Contains($"{r.TypeName}/{r.Id}")).ToList();
             case "appointment-book":
-                return Bundled(context["appointments"]).OfType<Appointment>().Cast<Resource>().ToList();
+                return request.ContextEntries("appointments").OfType<Appointment>().Cast<Resource>().ToList();
             case "order-dispatch":
-                references = context["order"]?.GetValue<string>() is { } order ? [order]
-                    : context["dispatchedOrders"]?.AsArray().Select(o => o?.GetValue<string>()).OfType<string>() ?? [];
+                references = request.ContextText("order") is { } order ? [order] : request.ContextTexts("dispatchedOrders");
                 break;
             default:
-                references = context["encounterId"]?.GetValue<string>() is { } encounter ? [$"Encounter/{encounter}"] : [];
+                references = request.ContextText("encounterId") is { } encounter ? [$"Encounter/{encounter}"] : [];
                 break;
         }
         var found = new List<Resource>();
@@ -129,9 +127,5 @@ public sealed record HookData(Patient? Patient, IReadOnlyList<Coverage> Coverage
             }
         }
         return found;
-
-        IEnumerable<Resource> Bundled(System.Text.Json.Nodes.JsonNode? node) =>
-            node is null ? [] : request.ContextResources.Where(r => node["entry"]?.AsArray()
-                .Any(e => e?["resource"]?["id"]?.GetValue<string>() == r.Id && e?["resource"]?["resourceType"]?.GetValue<string>() == r.TypeName) == true);
     }
 }

@@ -58,6 +58,10 @@ public sealed record FhirAuthorization(string AccessToken, string? Scope, string
 /// </summary>
 public sealed class HookRequest
 {
+    private static readonly string[] StringFields = ["userId", "patientId", "encounterId", "order", "performer"];
+    private static readonly string[] StringArrayFields = ["selections", "dispatchedOrders"];
+    private static readonly string[] ResourceFields = ["draftOrders", "appointments", "task"];
+
     private static readonly Dictionary<string, string[]> RequiredContext = new(StringComparer.Ordinal)
     {
         ["order-sign"] = ["userId", "patientId", "draftOrders"],
@@ -84,10 +88,23 @@ public sealed class HookRequest
     public required JsonObject Context { get; init; }
 
     /// <summary>The patient's id on the EHR.</summary>
-    public string PatientId => Context["patientId"]?.GetValue<string>() ?? "";
+    public string PatientId => ContextText("patientId") ?? "";
 
-    /// <summary>Resources in the context (draft orders, appointments, the dispatch Task), by their place in it.</summary>
-    public required IReadOnlyList<Resource> ContextResources { get; init; }
+    /// <summary>Resources in the context (draft orders, appointments, the dispatch Task), by the context field that holds them.</summary>
+    public required IReadOnlyDictionary<string, Resource> ContextFields { get; init; }
+
+    /// <summary>Every resource in the context, Bundles unpacked.</summary>
+    public IEnumerable<Resource> ContextResources => ContextFields.Values.SelectMany(Unpack);
+
+    /// <summary>The resources of a context field: a Bundle's entries, or the resource itself.</summary>
+    public IEnumerable<Resource> ContextEntries(string field) => ContextFields.TryGetValue(field, out var resource) ? Unpack(resource) : [];
+
+    /// <summary>A context field that is a string (an id or a reference), or null.</summary>
+    public string? ContextText(string field) => Text(Context, field);
+
+    /// <summary>A context field that is an array of strings (references), or empty.</summary>
+    public IReadOnlyList<string> ContextTexts(string field) =>
+        Context[field] is JsonArray array ? array.OfType<JsonValue>().Select(v => v.TryGetValue<string>(out var s) ? s : null).OfType<string>().ToList() : [];
 
     /// <summary>Prefetched resources (Bundles unpacked), and the keys the EHR answered.</summary>
     public required IReadOnlyList<Resource> Prefetched { get; init; }
@@ -127,6 +144,21 @@ public sealed class HookRequest
         {
             throw FhirException.Unprocessable($"The {hook} context needs '{field}'.", "context." + field);
         }
+        foreach (var (field, node) in context)
+        {
+            var expected = StringFields.Contains(field) ? JsonValueKind.String
+                : StringArrayFields.Contains(field) ? JsonValueKind.Array
+                : ResourceFields.Contains(field) ? JsonValueKind.Object
+                : JsonValueKind.Undefined;
+            // Unrecognized context elements are ignored (CRD); known ones must have their CDS Hooks type.
+            if (expected != JsonValueKind.Undefined && (node?.GetValueKind() != expected
+                || (expected == JsonValueKind.Array && node.AsArray().Any(e => e?.GetValueKind() != JsonValueKind.String))
+                || (expected == JsonValueKind.Object && node["resourceType"]?.GetValueKind() != JsonValueKind.String)))
+            {
+                throw FhirException.Unprocessable($"context.{field} must be {(expected == JsonValueKind.String ? "a string" : expected == JsonValueKind.Array ? "an array of strings" : "a FHIR resource")}.",
+                    "context." + field);
+            }
+        }
         if (hook == "order-dispatch" && context["order"] is null && context["dispatchedOrders"] is null)
         {
             throw FhirException.Unprocessable("The order-dispatch context needs 'order' (or 'dispatchedOrders').", "context.order");
@@ -150,12 +182,12 @@ public sealed class HookRequest
             throw FhirException.Unprocessable($"'fhirServer' {fhirServer} is not an absolute URL.", "fhirServer");
         }
 
-        var contextResources = new List<Resource>();
+        var contextFields = new Dictionary<string, Resource>(StringComparer.Ordinal);
         foreach (var (name, node) in context)
         {
             if (node is JsonObject o && o["resourceType"] is not null)
             {
-                contextResources.AddRange(Unpack(ParseResource(o, "context." + name)));
+                contextFields[name] = ParseResource(o, "context." + name);
             }
         }
         var prefetched = new List<Resource>();
@@ -179,7 +211,7 @@ public sealed class HookRequest
             FhirServer = fhirServer?.TrimEnd('/'),
             Authorization = authorization,
             Context = context,
-            ContextResources = contextResources,
+            ContextFields = contextFields,
             Prefetched = prefetched,
             PrefetchKeys = keys,
             Configuration = configuration,
@@ -195,14 +227,26 @@ public sealed class HookRequest
     /// </summary>
     private static Resource ParseResource(JsonObject json, string where)
     {
+        Resource resource;
         try
         {
-            return FhirJson.ParseBestEffort(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()));
+            resource = FhirJson.ParseBestEffort(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()));
         }
         catch (FhirException e)
         {
             throw FhirException.Unprocessable($"{where} is not a FHIR resource: {e.Message}", where);
         }
+        try
+        {
+            // What was kept of a broken structure (an object where an array belongs) can fail when read; find out now.
+            _ = FhirJson.ToBytes(resource);
+            _ = Unpack(resource).Count();
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or InvalidCastException or ArgumentException)
+        {
+            throw FhirException.Unprocessable($"{where} is not a FHIR resource: its structure is broken ({e.Message}).", where);
+        }
+        return resource;
     }
 
     private static string? Text(JsonObject o, string name) =>
