@@ -61,7 +61,16 @@ public sealed class NotificationDelivery(ISubscriptionStore store, IAuthorizatio
         var due = await store.ClaimAsync(owner, now, now + settings.Lease, max, ct);
         foreach (var delivery in due)
         {
-            await DeliverAsync(delivery, owner, now, ct);
+            try
+            {
+                await DeliverAsync(delivery, owner, now, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // Recording the outcome itself failed (a concurrent update of the Subscription, a busy database): let the
+                // others go on, and try this one again shortly rather than when its lease expires.
+                await store.ReleaseAsync(delivery.Id, owner, now, now + settings.RetryMin, delivery.FailingSince ?? now, e.Message, ct);
+            }
         }
         return due.Count;
     }
