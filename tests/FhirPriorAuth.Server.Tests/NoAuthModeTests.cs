@@ -40,6 +40,10 @@ public sealed class NoAuthModeTests : IDisposable
             await Task.Delay(100);
         }
         Assert.Equal(HttpStatusCode.OK, status);
+        // CDS Hooks calls too: no CDS Hooks JWT in this mode.
+        var hook = await client.PostAsync("cds-services/crd-order-sign", new StringContent(
+            CrdTests.OrderSign(CrdTests.ServiceRequest("99213", "Office visit"), ("cov-1", "plan-a")).ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, hook.StatusCode);
         await app.StopAsync();
     }
 
