@@ -44,7 +44,8 @@ public sealed class EhrPullTests : IAsyncLifetime
         {
             _server.Settings[key] = value;
         }
-        _server.Settings["FollowUp:EhrBudget"] = "00:00:01";
+        // Long enough for a first token and two searches on a busy test machine; the slow EHR takes longer still.
+        _server.Settings["FollowUp:EhrBudget"] = "00:00:04";
         _server.Settings["FollowUp:PullInterval"] = "01:00:00";
         await _server.InitializeAsync();
     }
@@ -80,7 +81,7 @@ public sealed class EhrPullTests : IAsyncLifetime
     public async Task TheEhrIsSlow_TheItemIsPended_ThenTheWorkerFindsTheDocumentAndApproves_EvenAcrossARestart()
     {
         _ehr.Documents.Add(EhrNote("note-2", _clock.GetUtcNow().AddDays(-5)));
-        _ehr.Delay = TimeSpan.FromSeconds(2);
+        _ehr.Delay = TimeSpan.FromSeconds(8);
 
         var response = await SubmitAsync();
 
@@ -90,7 +91,8 @@ public sealed class EhrPullTests : IAsyncLifetime
         Assert.NotEmpty(tasks);
         Assert.Contains(await _server.PendingWorkAsync(), w => w.Kind == WorkKinds.PullDocuments && w.Subject == claimResponse.PreAuthRef);
 
-        // The queued search is in the database: a restart does not lose it.
+        // The queued search is in the database: a restart does not lose it. The EHR is quick again by then.
+        _ehr.Delay = TimeSpan.Zero;
         await _server.StopAsync();
         await StartServerAsync();
         await _server.RunWorkerAsync(_clock.GetUtcNow());
