@@ -357,7 +357,7 @@ public sealed class CrdTests(ServerHost server)
             Assert.False(string.IsNullOrEmpty(((FhirString)i.GetExtension("coverage-assertion-id").Value).Value));
             if (!primary) Assert.Null(i.GetExtension("doc-needed"));
         });
-        var profile = CrdUrls.Profile(resource.TypeName switch
+        var profile = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/" + (resource.TypeName switch
         {
             "Appointment" => "profile-appointment",
             var type => "profile-" + type.ToLowerInvariant(),

@@ -188,6 +188,30 @@ public sealed class SubscriptionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AServerStoppedWhileDelivering_HandsItsLeaseBack_SoTheNextStartDeliversAtOnce()
+    {
+        var (id, path) = await CreateAsync("2.2.1");
+        await _receiver.WaitFor(path, 1);
+        await WaitForStatusAsync("2.2.1", id, Subscription.SubscriptionStatus.Active);
+        _receiver.Hanging[path] = true;
+        var decisions = await DecideAllAsync(await SubmitPendedAsync("2.2.1"));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!_receiver.At(path, acceptedOnly: false).Skip(1).Any() && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.NotEmpty(_receiver.At(path, acceptedOnly: false).Skip(1)); // a notification is in flight
+
+        // A stop mid-send: without the lease handed back, the next start would wait out the 2-minute lease.
+        await _server.StopAsync();
+        _receiver.Hanging[path] = false;
+        var restarted = new ServerHost { DataDirectory = _server.DataDirectory };
+        foreach (var (key, value) in Fast) restarted.Settings[key] = value;
+        _server = restarted;
+        await _server.InitializeAsync();
+
+        var numbers = (await _receiver.WaitFor(path, 1 + decisions)).Skip(1).Select(r => EventNumber(Parse(r).Status)).ToList();
+        Assert.Equal(Enumerable.Range(1, decisions).Select(n => (long)n), numbers);
+    }
+
+    [Fact]
     public async Task DeliveryFailingLongerThanErrorAfter_PutsTheSubscriptionInError_AndAnUpdateRecoversIt()
     {
         var (id, path) = await CreateAsync("2.2.1");

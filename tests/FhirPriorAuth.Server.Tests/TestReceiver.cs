@@ -21,6 +21,9 @@ public sealed class TestReceiver : IAsyncDisposable
 
     public ConcurrentDictionary<string, bool> Failing { get; } = new();
 
+    /// <summary>Paths whose requests are recorded and then never answered (until the caller gives up).</summary>
+    public ConcurrentDictionary<string, bool> Hanging { get; } = new();
+
     public string Endpoint(string path) => $"{BaseUrl}/{path}";
 
     public IReadOnlyList<Received> At(string path, bool acceptedOnly = true) =>
@@ -47,9 +50,20 @@ public sealed class TestReceiver : IAsyncDisposable
             using var reader = new StreamReader(http.Request.Body);
             var body = await reader.ReadToEndAsync();
             var path = http.Request.Path.Value ?? "";
-            var failing = Failing.GetValueOrDefault(path.TrimStart('/'));
+            var failing = Failing.GetValueOrDefault(path.TrimStart('/')) || Hanging.GetValueOrDefault(path.TrimStart('/'));
             All.Enqueue(new Received(path, http.Request.ContentType ?? "",
                 http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body, !failing));
+            if (Hanging.GetValueOrDefault(path.TrimStart('/')))
+            {
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, http.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The sender gave up.
+                }
+            }
             return failing ? Results.StatusCode(503) : Results.Ok();
         });
         BaseUrl = await Loopback.StartAsync(_app);

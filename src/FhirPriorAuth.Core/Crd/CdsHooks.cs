@@ -21,9 +21,6 @@ public static class CrdUrls
 
     /// <summary>The card extension naming the orders a card is about.</summary>
     public const string AssociatedResource = "davinci-crd.associated-resource";
-
-    /// <summary>A CRD 2.0.1 profile canonical.</summary>
-    public static string Profile(string id) => "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/" + id;
 }
 
 /// <summary>JSON conventions of CDS Hooks: camelCase, no null members.</summary>

@@ -46,7 +46,8 @@ public static class FhirJson
 
     /// <summary>
     /// Parses what can be read of a resource another system sent for information (a CDS Hooks context): unknown
-    /// elements are dropped, and so are values that are not valid FHIR. Only JSON that is no resource at all fails.
+    /// elements are dropped; values that are not valid FHIR are kept as sent, so an echo of the resource carries the
+    /// sender's own errors and no new ones. Only JSON that is no resource at all fails.
     /// </summary>
     public static Resource ParseBestEffort(ReadOnlySpan<byte> json) => DropUnknown(Parse(json, null, lenient: true, bestEffort: true));
 

@@ -59,13 +59,23 @@ public sealed class NotificationDelivery(ISubscriptionStore store, IAuthorizatio
     {
         var now = clock.GetUtcNow();
         var due = await store.ClaimAsync(owner, now, now + settings.Lease, max, ct);
-        foreach (var delivery in due)
+        for (var i = 0; i < due.Count; i++)
         {
+            var delivery = due[i];
             try
             {
                 await DeliverAsync(delivery, owner, now, ct);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Shutting down: hand back what this worker holds, so another (or the next start) need not wait out the lease.
+                foreach (var held in due.Skip(i))
+                {
+                    await store.ReleaseAsync(held.Id, owner, now, now, held.FailingSince, held.LastError, CancellationToken.None);
+                }
+                throw;
+            }
+            catch (Exception e)
             {
                 // Recording the outcome itself failed (a concurrent update of the Subscription, a busy database): let the
                 // others go on, and try this one again shortly rather than when its lease expires.

@@ -59,8 +59,9 @@ public sealed class FollowUpWorker(IWorkQueue queue, FollowUpWork work, FollowUp
     {
         var now = clock.GetUtcNow();
         var items = await queue.ClaimAsync(_owner, now, now + options.Lease, options.BatchSize, ct);
-        foreach (var item in items)
+        for (var i = 0; i < items.Count; i++)
         {
+            var item = items[i];
             try
             {
                 await work.HandleAsync(item, now, ct);
@@ -68,6 +69,15 @@ public sealed class FollowUpWorker(IWorkQueue queue, FollowUpWork work, FollowUp
                 {
                     log.LogWarning("Work {Id} ({Kind} {Subject}) outlived its lease; another worker may repeat it", item.Id, item.Kind, item.Subject);
                 }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Shutting down: hand back what this worker holds, so the next start need not wait out the lease.
+                foreach (var held in items.Skip(i))
+                {
+                    await queue.RetryAsync(held, _owner, now, "interrupted by shutdown", CancellationToken.None);
+                }
+                throw;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
