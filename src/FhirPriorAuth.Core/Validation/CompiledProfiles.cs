@@ -26,6 +26,8 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
     private readonly ConcurrentDictionary<string, CompiledExpression> _expressions = new(StringComparer.Ordinal);
     private readonly FhirPathCompiler _fhirPath = new(new SymbolTable().AddStandardFP().AddFhirExtensions());
     private readonly object _gate = new();
+    private readonly Dictionary<string, CompiledProfile> _building = new(StringComparer.Ordinal);
+    private int _buildDepth;
 
     /// <summary>
     /// For <c>memberOf()</c> in invariants: the same local terminology service Firely evaluates them with, so an
@@ -44,13 +46,16 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
         }
         lock (_gate)
         {
-            if (_profiles.TryGetValue(url, out hit))
+            if (_profiles.TryGetValue(url, out hit) || _building.TryGetValue(url, out hit))
             {
                 return hit;
             }
-            // Registered before its elements are built, so profiles that refer to themselves terminate.
+            // Registered before its elements are built, so profiles that refer to themselves terminate; but published
+            // to other threads, which read without the lock, only when the outermost build is done: before that a
+            // profile (or one it refers to) may have no rules yet.
             var profile = new CompiledProfile(url);
-            _profiles[url] = profile;
+            _building[url] = profile;
+            _buildDepth++;
             try
             {
                 var definition = resolver.TryResolveByCanonicalUriAsync(url).GetAwaiter().GetResult().Value as StructureDefinition
@@ -60,6 +65,22 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
             catch (NotProvableException e)
             {
                 profile.Unsupported = e.Message;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A definition this compiler cannot read is left to Firely, like one it does not model.
+                profile.Unsupported = $"profile {url} could not be compiled: {e.Message}";
+            }
+            finally
+            {
+                if (--_buildDepth == 0)
+                {
+                    foreach (var (built, compiled) in _building)
+                    {
+                        _profiles[built] = compiled;
+                    }
+                    _building.Clear();
+                }
             }
             return profile;
         }
