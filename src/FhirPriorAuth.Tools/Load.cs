@@ -165,7 +165,7 @@ internal static class Load
         {
             await foreach (var body in requests.Reader.ReadAllAsync(ct))
             {
-                await pas.SubmitAsync(FhirJson.ParseIgnoringUnknownElements(body), body, version, baseUrl, ct);
+                await pas.SubmitAsync(body, version, baseUrl, ct);
             }
         }, ct)));
         _ = deciding.ContinueWith(t => submissions.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);

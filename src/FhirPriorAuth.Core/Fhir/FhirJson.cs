@@ -25,6 +25,11 @@ public static class FhirJson
     private static readonly FhirJsonDeserializer LenientDeserializer =
         new(new DeserializerSettings { AcceptUnknownMembers = true }.Ignoring([EmptyArrayCode]));
 
+    // The same without the SDK's checks of values and cardinalities (two thirds of a PAS request's parse): only for
+    // requests that are then proven against profiles that check all of it (ParseForProof).
+    private static readonly FhirJsonDeserializer UncheckedDeserializer =
+        new(new DeserializerSettings { AcceptUnknownMembers = true, Validator = null }.Ignoring([EmptyArrayCode]));
+
     private const string EmptyArrayCode = "JSON121";
     private static readonly FhirJsonSerializer Serializer = new();
 
@@ -51,6 +56,14 @@ public static class FhirJson
     /// </summary>
     public static Resource ParseBestEffort(ReadOnlySpan<byte> json) => DropUnknown(Parse(json, null, lenient: true, bestEffort: true));
 
+    /// <summary>
+    /// Parses like <see cref="ParseIgnoringUnknownElements"/>, but without the SDK's checks of primitive formats and
+    /// cardinalities. Only for a request whose conformance is proven next against profiles that check the same
+    /// (<see cref="Validation.IPasValidator.TryProve"/>); one that is not proven must be parsed again with
+    /// <see cref="ParseIgnoringUnknownElements"/>, whose errors are the answer.
+    /// </summary>
+    public static Resource ParseForProof(ReadOnlySpan<byte> json) => DropUnknown(Parse(json, null, lenient: true, valueChecks: false));
+
     private static Resource DropUnknown(Resource resource)
     {
         foreach (var node in FhirTree.Nodes(resource))
@@ -63,7 +76,7 @@ public static class FhirJson
         return resource;
     }
 
-    private static Resource Parse(ReadOnlySpan<byte> json, string? expectedType, bool lenient, bool bestEffort = false)
+    private static Resource Parse(ReadOnlySpan<byte> json, string? expectedType, bool lenient, bool bestEffort = false, bool valueChecks = true)
     {
         if (json.IsEmpty)
         {
@@ -74,7 +87,7 @@ public static class FhirJson
         Resource resource;
         try
         {
-            resource = (lenient ? LenientDeserializer : Deserializer).DeserializeResource(ref reader);
+            resource = (!valueChecks ? UncheckedDeserializer : lenient ? LenientDeserializer : Deserializer).DeserializeResource(ref reader);
         }
         catch (DeserializationFailedException e) when (bestEffort && e.PartialResult is Resource partial)
         {

@@ -32,19 +32,16 @@ public sealed class PriorAuthorizationService(
     public const int MaxInquiryResults = 50;
 
     /// <summary>Processes a submission; returns the PAS Response Bundle as JSON.</summary>
-    /// <param name="body">The parsed request body.</param>
-    /// <param name="rawBody">The body as received (stored, and hashed for replay detection).</param>
+    /// <param name="rawBody">The body as received (parsed here, stored, and hashed for replay detection).</param>
     /// <param name="version">The PAS version of the endpoint.</param>
     /// <param name="baseUrl">The endpoint's base URL, for the fullUrls of resources the server creates.</param>
     /// <param name="ct">Cancellation.</param>
     /// <param name="access">The caller's scope: a restricted caller submits only as its own organization.</param>
-    public async Task<byte[]> SubmitAsync(Resource body, byte[] rawBody, PasVersion version, string baseUrl, CancellationToken ct,
+    public async Task<byte[]> SubmitAsync(byte[] rawBody, PasVersion version, string baseUrl, CancellationToken ct,
         AccessScope? access = null)
     {
         access ??= AccessScope.All;
-        var request = PasRequest.Read(body, PasOperation.Submit);
-        RequireOwnOrganization(request, access, "submit");
-        var report = Validate(request, version, PasOperation.Submit);
+        var (request, report, _) = ReadAndValidate(rawBody, version, PasOperation.Submit, access, "submit");
         var key = IdempotencyKey(version, request.Bundle, rawBody);
         for (int attempt = 1; ; attempt++)
         {
@@ -82,12 +79,10 @@ public sealed class PriorAuthorizationService(
     /// matches on its own provider identifiers only (PAS: a system that did not submit must match member and provider),
     /// and every caller gets only the authorizations its scope allows.
     /// </remarks>
-    public async Task<byte[]> InquireAsync(Resource body, PasVersion version, CancellationToken ct, AccessScope? access = null)
+    public async Task<byte[]> InquireAsync(byte[] rawBody, PasVersion version, CancellationToken ct, AccessScope? access = null)
     {
         access ??= AccessScope.All;
-        var request = PasRequest.Read(body, PasOperation.Inquire);
-        var providers = RequireOwnOrganization(request, access, "inquire");
-        Validate(request, version, PasOperation.Inquire);
+        var (request, _, providers) = ReadAndValidate(rawBody, version, PasOperation.Inquire, access, "inquire");
         var members = request.Members;
         if (members.Count == 0)
         {
@@ -106,6 +101,37 @@ public sealed class PriorAuthorizationService(
             }
         }
         return InquiryResponse.Write(answers, version, interactions.Now());
+    }
+
+    /// <summary>
+    /// Parses, reads and validates a request. The fast way parses without the SDK's value checks and proves the request
+    /// against the profiles, which check the same and more. Anything that does not go through that way is parsed again
+    /// with the checks and validated in full, so a rejected request gets exactly the errors, in the order, it always did.
+    /// </summary>
+    private (PasRequest Request, PasValidationReport Report, IReadOnlyList<IdentifierKey> Providers) ReadAndValidate(
+        byte[] rawBody, PasVersion version, PasOperation operation, AccessScope access, string action)
+    {
+        if (Proven(rawBody, version, operation) is var (proven, proof))
+        {
+            return (proven, proof, RequireOwnOrganization(proven, access, action));
+        }
+        var request = PasRequest.Read(FhirJson.ParseIgnoringUnknownElements(rawBody), operation);
+        var providers = RequireOwnOrganization(request, access, action);
+        return (request, Validate(request, version, operation), providers);
+    }
+
+    private (PasRequest, PasValidationReport)? Proven(byte[] rawBody, PasVersion version, PasOperation operation)
+    {
+        try
+        {
+            var request = PasRequest.Read(FhirJson.ParseForProof(rawBody), operation);
+            return validator.TryProve(request.Bundle, version, operation) is { } report ? (request, report) : null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Whatever went wrong (values the checks would have refused included) is reported by the checked way.
+            return null;
+        }
     }
 
     /// <summary>

@@ -729,18 +729,28 @@ internal sealed class ConformanceCheck
         {
             return; // Narrative XHTML problems are a suppressed class.
         }
-        var text = primitive.ToString();
-        if (text is null)
+        if (primitive.JsonValue is not { } value)
         {
             return;
         }
+        // A request parsed without the SDK's checks (FhirJson.ParseForProof) keeps the JSON literal as sent: "true"
+        // for a boolean or 1.5 for an integer parse, and are errors the checked parse reports.
+        var literalFits = primitive switch
+        {
+            FhirBoolean => value is bool,
+            Integer or PositiveInt or UnsignedInt => value is int,
+            FhirDecimal => value is decimal,
+            Integer64 => value is long or string,
+            _ => value is string,
+        };
+        if (!literalFits)
+        {
+            throw new NotProvableException($"{path}: a JSON {value.GetType().Name} is not a {typeName}");
+        }
+        var text = primitive.ToString()!;
         if (text.Length == 0 || (text.Trim().Length == 0 && typeName is not ("string" or "markdown")))
         {
             throw new NotProvableException($"{path}: empty {typeName}");
-        }
-        if (primitive is Instant or Base64Binary)
-        {
-            return; // Parsed into .NET values already; their text form is ours, not the sender's.
         }
         if (_profiles.PrimitiveFormat(typeName) is { } format && !format.IsMatch(text))
         {

@@ -11,6 +11,13 @@ public interface IPasValidator
     /// systems, IG extension-context defects) are kept with the submission.
     /// </summary>
     PasValidationReport Validate(Bundle bundle, PasVersion version, PasOperation operation);
+
+    /// <summary>
+    /// The report of a Bundle shown to conform without the full validation, or null when it is not (then call
+    /// <see cref="Validate"/>). A proof covers the parser's own checks of values and cardinalities, so a Bundle read
+    /// with <see cref="Fhir.FhirJson.ParseForProof"/> may be trusted only when this answers.
+    /// </summary>
+    PasValidationReport? TryProve(Bundle bundle, PasVersion version, PasOperation operation) => null;
 }
 
 /// <summary>What validation found.</summary>

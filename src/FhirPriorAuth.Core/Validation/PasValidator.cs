@@ -42,14 +42,24 @@ public sealed class PasValidator(FirelyPasValidator full) : IPasValidator
     /// <inheritdoc />
     public PasValidationReport Validate(Bundle bundle, PasVersion version, PasOperation operation)
     {
-        var proof = Prove(bundle, version, operation);
-        if (proof.Proven)
+        if (TryProve(bundle, version, operation) is { } proven)
         {
-            Interlocked.Increment(ref _proven);
-            return new PasValidationReport([], proof.Unchecked.Select(Warning).ToList());
+            return proven;
         }
         Interlocked.Increment(ref _fullValidations);
         return full.Validate(bundle, version, operation);
+    }
+
+    /// <inheritdoc />
+    public PasValidationReport? TryProve(Bundle bundle, PasVersion version, PasOperation operation)
+    {
+        var proof = Prove(bundle, version, operation);
+        if (!proof.Proven)
+        {
+            return null;
+        }
+        Interlocked.Increment(ref _proven);
+        return new PasValidationReport([], proof.Unchecked.Select(Warning).ToList());
     }
 
     internal ConformanceProof Prove(Bundle bundle, PasVersion version, PasOperation operation) =>

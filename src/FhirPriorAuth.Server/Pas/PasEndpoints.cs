@@ -15,8 +15,7 @@ public static class PasEndpoints
         fhir.MapPost("/Claim/$submit", async (HttpContext http, PriorAuthorizationService pas) =>
         {
             var raw = await FhirHttp.ReadJsonBodyAsync(http);
-            var body = FhirJson.ParseIgnoringUnknownElements(raw);
-            var response = await pas.SubmitAsync(body, raw, version, FhirHttp.BaseUrl(http, prefix), http.RequestAborted, http.Access().Scope);
+            var response = await pas.SubmitAsync(raw, version, FhirHttp.BaseUrl(http, prefix), http.RequestAborted, http.Access().Scope);
             if (ClaimResponseId(response) is { } id)
             {
                 http.Features.Get<AuditDetails>()?.Add($"ClaimResponse/{id}");
@@ -25,8 +24,8 @@ public static class PasEndpoints
         }).Performs(FhirAction.Submit, "Claim");
         fhir.MapPost("/Claim/$inquire", async (HttpContext http, PriorAuthorizationService pas) =>
         {
-            var body = FhirJson.ParseIgnoringUnknownElements(await FhirHttp.ReadJsonBodyAsync(http));
-            await FhirHttp.WriteJsonAsync(http, await pas.InquireAsync(body, version, http.RequestAborted, http.Access().Scope));
+            var raw = await FhirHttp.ReadJsonBodyAsync(http);
+            await FhirHttp.WriteJsonAsync(http, await pas.InquireAsync(raw, version, http.RequestAborted, http.Access().Scope));
         }).Performs(FhirAction.Inquire, "Claim");
         return fhir;
     }

@@ -1,6 +1,7 @@
 // Firely annotates nearly every element as nullable; these tests edit shapes directly and fail loudly if one is missing.
 #nullable disable warnings
 using System.Text;
+using System.Text.Json.Nodes;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Validation;
@@ -120,6 +121,50 @@ public sealed class SameVerdictTests
         Assert.False(proof.Proven, "proven although Firely reports: " + string.Join(" | ", stock));
         Assert.Equal(stock, ours);
     }
+
+    /// <summary>Values the SDK's parser refuses itself (a PAS request is parsed without those checks when it is proven).</summary>
+    private static readonly Dictionary<string, Action<JsonObject>> RefusedByTheParser = new()
+    {
+        ["date out of range"] = b => Resource(b, "Patient")["birthDate"] = "2020-13-01",
+        ["dateTime without seconds"] = b => Resource(b, "Claim")["created"] = "2024-05-01T10:00",
+        ["instant that is no date"] = b => b["timestamp"] = "yesterday",
+        ["id with a space"] = b => Resource(b, "Patient")["id"] = "p 1",
+        ["empty string"] = b => Resource(b, "Patient")["name"]![0]!["family"] = "",
+        ["code with a trailing space"] = b => Resource(b, "Claim")["item"]![0]!["productOrService"]!["coding"]![0]!["code"] = "72148 ",
+        ["base64Binary that is not base64"] = b => Resource(b, "DocumentReference")["content"]![0]!["attachment"]!["data"] = "not base64!",
+        ["string literal for a boolean"] = b => Resource(b, "Patient")["active"] = "true",
+        ["boolean literal for a string"] = b => Resource(b, "Patient")["name"]![0]!["family"] = true,
+        ["string literal for a positiveInt"] = b => Resource(b, "Claim")["item"]![0]!["sequence"] = "1",
+        ["number literal for a date"] = b => Resource(b, "Patient")["birthDate"] = 20200101,
+        ["integer out of range"] = b => Resource(b, "Claim")["item"]![0]!["sequence"] = 3000000000,
+        ["empty string in a list"] = b => Resource(b, "Patient")["name"]![0]!["given"] = new JsonArray(""),
+        ["positiveInt zero"] = b => Resource(b, "Claim")["item"]![0]!["sequence"] = 0,
+        ["required element missing: Claim.status"] = b => Resource(b, "Claim").Remove("status"),
+        ["required element missing: Bundle.type"] = b => b.Remove("type"),
+        ["required element missing: Claim.patient"] = b => Resource(b, "Claim").Remove("patient"),
+        ["code not in the SDK's enumeration"] = b => Resource(b, "Patient")["gender"] = "Male",
+        ["unknown resource type"] = b => b["entry"]![1]!["resource"] = new JsonObject { ["resourceType"] = "Widget", ["id"] = "w1" },
+    };
+
+    public static TheoryData<string> RefusedByTheParserNames() => new(RefusedByTheParser.Keys);
+
+    [Theory]
+    [MemberData(nameof(RefusedByTheParserNames))]
+    public void ValuesTheParserRefuses_AreNeverProven_WhenParsedWithoutItsChecks(string breakage)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.InfernoPas("2.2.1"), "approval_pa_submit_request_payload.json")))!.AsObject();
+        RefusedByTheParser[breakage](json);
+        var bytes = Encoding.UTF8.GetBytes(json.ToJsonString());
+
+        var refused = Assert.Throws<FhirException>(() => FhirJson.ParseIgnoringUnknownElements(bytes));
+        Assert.Equal(400, refused.Status);
+        // Parsed without the checks, the request reads; a proof of it must fail, so that the checked parse answers.
+        var parsedWithoutChecks = (Bundle)FhirJson.ParseForProof(bytes);
+        Assert.Null(Validator.TryProve(parsedWithoutChecks, PasVersion.V2_2_1, PasOperation.Submit));
+    }
+
+    private static JsonObject Resource(JsonObject bundle, string type) =>
+        bundle["entry"]!.AsArray().Select(e => e!["resource"]!.AsObject()).First(r => (string)r["resourceType"]! == type);
 
     private static (List<string> Stock, ConformanceProof Proof, List<string> Ours) Compare(Bundle bundle, PasVersion version, PasOperation operation)
     {
