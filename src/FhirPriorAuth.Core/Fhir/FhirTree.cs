@@ -37,6 +37,20 @@ public static class FhirTree
         }
     }
 
+    /// <summary>The path of <paramref name="target"/> below <paramref name="node"/>, or null when it is not there.</summary>
+    /// <remarks>For messages: walks again, with paths, so that the walks that find nothing to report build none.</remarks>
+    public static string? PathOf(Base node, string path, Base target)
+    {
+        foreach (var (candidate, at) in Walk(node, path))
+        {
+            if (ReferenceEquals(candidate, target))
+            {
+                return at;
+            }
+        }
+        return null;
+    }
+
     /// <summary>The node and all its descendants, depth first, without paths (cheaper where they are not needed).</summary>
     public static IEnumerable<Base> Nodes(Base node)
     {

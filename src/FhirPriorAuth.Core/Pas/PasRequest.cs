@@ -24,10 +24,16 @@ public sealed partial class PasRequest
     private IReadOnlyList<IdentifierKey>? _providers;
     private IReadOnlyList<IdentifierKey>? _insurers;
 
-    private PasRequest(Bundle bundle, Claim claim, Dictionary<string, Bundle.EntryComponent> byFullUrl)
+    // Per entry, the references its resource makes: found in the one walk of each resource Read makes, and followed
+    // several times (the reference check, then each item's closure).
+    private readonly Dictionary<Bundle.EntryComponent, List<ResourceReference>> _references;
+
+    private PasRequest(Bundle bundle, Claim claim, Dictionary<string, Bundle.EntryComponent> byFullUrl,
+        Dictionary<Bundle.EntryComponent, List<ResourceReference>> references)
     {
         Bundle = bundle;
         _byFullUrl = byFullUrl;
+        _references = references;
         ClaimEntry = bundle.Entry[0];
         Claim = claim;
     }
@@ -86,6 +92,7 @@ public sealed partial class PasRequest
         }
 
         var byFullUrl = new Dictionary<string, Bundle.EntryComponent>(StringComparer.Ordinal);
+        var references = new Dictionary<Bundle.EntryComponent, List<ResourceReference>>();
         var seenIds = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < bundle.Entry.Count; i++)
         {
@@ -114,7 +121,7 @@ public sealed partial class PasRequest
             }
             if (entry.Resource is not null)
             {
-                CheckModifierExtensions(entry.Resource, $"{at}.resource", issues);
+                references[entry] = Walk(entry.Resource, prior: i > 0, $"{at}.resource", issues);
             }
         }
 
@@ -142,7 +149,7 @@ public sealed partial class PasRequest
             if (claim.Insurer is null) Error("An inquiry must identify the payer (Claim.insurer).", "Bundle.entry[0].resource.insurer", OperationOutcome.IssueType.Required);
         }
 
-        var request = new PasRequest(bundle, claim, byFullUrl);
+        var request = new PasRequest(bundle, claim, byFullUrl, references);
         if (operation == PasOperation.Submit && issues.Count == 0)
         {
             request.CheckReferences(issues);
@@ -191,7 +198,7 @@ public sealed partial class PasRequest
         var pending = new Stack<Bundle.EntryComponent>([start]);
         while (pending.TryPop(out var entry))
         {
-            foreach (var (reference, _) in References(entry))
+            foreach (var reference in References(entry))
             {
                 if (ResolveEntry(reference, entry) is { } target && reached.Add(target))
                 {
@@ -202,23 +209,8 @@ public sealed partial class PasRequest
         return Bundle.Entry.Where(reached.Contains).ToList();
     }
 
-    private IEnumerable<(ResourceReference Reference, string Path)> References(Bundle.EntryComponent entry)
-    {
-        if (entry.Resource is null)
-        {
-            yield break;
-        }
-        var isPriorClaim = entry != ClaimEntry && entry.Resource is Claim;
-        var index = Bundle.Entry.IndexOf(entry);
-        foreach (var (node, path) in FhirTree.Walk(entry.Resource, $"Bundle.entry[{index}].resource"))
-        {
-            if (node is ResourceReference reference && reference.Reference is { Length: > 0 } r && !r.StartsWith('#') &&
-                !(isPriorClaim && path.Contains(".related[", StringComparison.Ordinal)))
-            {
-                yield return (reference, path);
-            }
-        }
-    }
+    private IReadOnlyList<ResourceReference> References(Bundle.EntryComponent entry) =>
+        _references.TryGetValue(entry, out var found) ? found : [];
 
     private void CheckReferences(List<OperationOutcome.IssueComponent> issues)
     {
@@ -230,14 +222,15 @@ public sealed partial class PasRequest
             {
                 continue;
             }
-            foreach (var (reference, path) in References(entry))
+            foreach (var reference in References(entry))
             {
                 var target = ResolveEntry(reference, entry);
                 if (target is null)
                 {
+                    var at = $"Bundle.entry[{Bundle.Entry.IndexOf(entry)}].resource";
                     issues.Add(Outcomes.Issue(OperationOutcome.IssueSeverity.Error, OperationOutcome.IssueType.NotFound,
                         $"Reference '{reference.Reference}' does not resolve to an entry of the Bundle; every resource the Claim refers to must be included.",
-                        path));
+                        FhirTree.PathOf(entry.Resource!, at, reference)));
                 }
                 else
                 {
@@ -247,10 +240,24 @@ public sealed partial class PasRequest
         }
     }
 
-    private static void CheckModifierExtensions(Resource resource, string at, List<OperationOutcome.IssueComponent> issues)
+    /// <summary>
+    /// One walk of an entry's resource, without building paths (a request has thousands of elements; paths are made
+    /// for what is reported): refuses modifier extensions the server does not understand, and returns the references
+    /// to other entries, leaving out the <c>related</c> of an included prior Claim.
+    /// </summary>
+    private static List<ResourceReference> Walk(Resource resource, bool prior, string at, List<OperationOutcome.IssueComponent> issues)
     {
-        foreach (var (node, path) in FhirTree.Walk(resource, at))
+        var references = new List<ResourceReference>();
+        foreach (var node in FhirTree.Nodes(resource))
         {
+            if (node is ResourceReference reference)
+            {
+                if (reference.Reference is { Length: > 0 } r && !r.StartsWith('#'))
+                {
+                    references.Add(reference);
+                }
+                continue;
+            }
             var modifiers = node switch
             {
                 DomainResource d => d.ModifierExtension,
@@ -263,10 +270,17 @@ public sealed partial class PasRequest
                 {
                     issues.Add(Outcomes.Issue(OperationOutcome.IssueSeverity.Error, OperationOutcome.IssueType.NotSupported,
                         $"Modifier extension '{modifiers[i].Url}' is not understood by this server, so the request cannot be processed safely.",
-                        $"{path}.modifierExtension[{i}]"));
+                        FhirTree.PathOf(resource, at, modifiers[i]) ?? at));
                 }
             }
         }
+        if (prior && resource is Claim { Related.Count: > 0 } priorClaim)
+        {
+            // Its grandparent is deliberately absent (PAS spec-66).
+            var related = priorClaim.Related.SelectMany(FhirTree.Nodes).ToHashSet(ReferenceEqualityComparer.Instance);
+            references.RemoveAll(related.Contains);
+        }
+        return references;
     }
 
     private static bool IsAllowedFullUrl(string fullUrl) =>

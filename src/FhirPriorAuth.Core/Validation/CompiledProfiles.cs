@@ -401,7 +401,14 @@ internal sealed class ElementRule
     public IReadOnlyDictionary<string, ElementRule> EffectiveChildren => Children.Count > 0 || ContentTarget is null ? Children : ContentTarget.Children;
 }
 
-internal sealed record TypeRule(string Code, IReadOnlyList<string> Profiles, IReadOnlyList<string> TargetProfiles, bool HasAggregation);
+internal sealed record TypeRule(string Code, IReadOnlyList<string> Profiles, IReadOnlyList<string> TargetProfiles, bool HasAggregation)
+{
+    /// <summary>The profiles without their <c>|version</c>, as instances are matched against them (cut once, not per instance).</summary>
+    public IReadOnlyList<string> UnversionedProfiles { get; } = Profiles.Select(p => p.Split('|')[0]).ToList();
+
+    /// <summary>The target profiles without their <c>|version</c>.</summary>
+    public IReadOnlyList<string> UnversionedTargets { get; } = TargetProfiles.Select(p => p.Split('|')[0]).ToList();
+}
 
 internal sealed record BindingRule(BindingStrength Strength, string ValueSet);
 

@@ -472,7 +472,7 @@ internal sealed class ConformanceCheck
     }
 
     private static string? ExtensionProfile(ElementRule slice) =>
-        slice.Types is [{ Code: "Extension", Profiles: [var profile] }] ? profile.Split('|')[0] : null;
+        slice.Types is [{ Code: "Extension", UnversionedProfiles: [var profile] }] ? profile : null;
 
     /// <summary>The rule a discriminator path reaches inside a slice, following type profiles where the snapshot stops.</summary>
     private ElementRule RuleAt(ElementRule slice, Discriminator discriminator)
@@ -648,7 +648,7 @@ internal sealed class ConformanceCheck
             }
             return;
         }
-        var targets = type.TargetProfiles.Select(p => p.Split('|')[0]).ToList();
+        var targets = type.UnversionedTargets;
         if (targets.Any(t => t is "http://hl7.org/fhir/StructureDefinition/Resource" || t == "http://hl7.org/fhir/StructureDefinition/" + target.TypeName))
         {
             // The target is checked against its core definition as an entry of its own.
