@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Runtime.CompilerServices;
+using FhirPriorAuth.Core.Fhir;
 using Hl7.Fhir.FhirPath;
 using Hl7.Fhir.Model;
 using Hl7.FhirPath;
@@ -264,8 +265,12 @@ internal sealed class ConformanceCheck
     private void CheckChildren(Base item, string typeName, IReadOnlyDictionary<string, ElementRule> rules, Scope scope, ElementRule holder)
     {
         // The elements present with their rules: a handful per element, so a list beats a dictionary.
+        if (item.HasOverflow)
+        {
+            throw new NotProvableException($"{holder.Path}: has elements the FHIR model does not define");
+        }
         var present = new List<(ElementRule Rule, IReadOnlyList<Base> Items)>(8);
-        foreach (var (name, value) in item.EnumerateElements())
+        foreach (var (name, value) in FhirTree.Elements(item))
         {
             IReadOnlyList<Base> items = value switch { IReadOnlyList<Base> list => list, Base single => [single], _ => [] };
             if (items.Count == 0)
@@ -538,7 +543,7 @@ internal sealed class ConformanceCheck
             var next = new List<Base>();
             foreach (var c in current)
             {
-                foreach (var (name, value) in c.EnumerateElements())
+                foreach (var (name, value) in FhirTree.Elements(c))
                 {
                     if (name == segment)
                     {
@@ -791,7 +796,7 @@ internal sealed class ConformanceCheck
             case ConstraintKind.HasValueOrChildren:
                 // As Firely's FhirEle1Validator: an id alone does not count. Remembered, as enumerating children allocates.
                 holds = item is PrimitiveType p ? p.ToString() is not null || p.Extension.Count > 0
-                    : _nonEmpty.Contains(item) || (item.EnumerateElements().Any(e => e.Key != "id") && _nonEmpty.Add(item));
+                    : _nonEmpty.Contains(item) || (HasElementBesidesId(item) && _nonEmpty.Add(item));
                 break;
             case ConstraintKind.ExtensionOrValue:
                 holds = item is Extension e && (e.Extension.Count > 0) != (e.Value is not null);
@@ -867,16 +872,28 @@ internal sealed class ConformanceCheck
             : actual.IsExactly(expected);
 
     /// <summary>A pattern's every value must be present: primitives equal, repeating elements each matched by some item.</summary>
+    private static bool HasElementBesidesId(Base item)
+    {
+        foreach (var (name, _) in FhirTree.Elements(item))
+        {
+            if (name != "id")
+            {
+                return true;
+            }
+        }
+        return item.HasOverflow;
+    }
+
     private static bool PatternMatches(Base actual, Base pattern)
     {
         if (pattern is PrimitiveType p)
         {
             return actual is PrimitiveType a && a.ToString() == p.ToString();
         }
-        foreach (var (name, value) in pattern.EnumerateElements())
+        foreach (var (name, value) in FhirTree.Elements(pattern))
         {
             object? present = null;
-            foreach (var (actualName, actualValue) in actual.EnumerateElements())
+            foreach (var (actualName, actualValue) in FhirTree.Elements(actual))
             {
                 if (actualName == name)
                 {

@@ -163,6 +163,18 @@ public sealed class SameVerdictTests
         Assert.Null(Validator.TryProve(parsedWithoutChecks, PasVersion.V2_2_1, PasOperation.Submit));
     }
 
+    [Fact]
+    public void ElementsTheModelDoesNotDefine_AreNeverProven()
+    {
+        var bundle = Parse(File.ReadAllBytes(Path.Combine(RepoPaths.InfernoPas("2.2.1"), "approval_pa_submit_request_payload.json")));
+        Assert.NotNull(Validator.TryProve(bundle, PasVersion.V2_2_1, PasOperation.Submit));
+
+        Entry<Patient>(bundle).Name[0]["nickname"] = new FhirString("Bob");
+
+        Assert.True(Entry<Patient>(bundle).Name[0].HasOverflow);
+        Assert.Null(Validator.TryProve(bundle, PasVersion.V2_2_1, PasOperation.Submit));
+    }
+
     private static JsonObject Resource(JsonObject bundle, string type) =>
         bundle["entry"]!.AsArray().Select(e => e!["resource"]!.AsObject()).First(r => (string)r["resourceType"]! == type);
 

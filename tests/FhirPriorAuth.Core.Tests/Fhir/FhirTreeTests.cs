@@ -1,0 +1,38 @@
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Tests;
+using Hl7.Fhir.Model;
+
+namespace FhirPriorAuth.Core.Tests.Fhir;
+
+public sealed class FhirTreeTests
+{
+    [Fact]
+    public void Elements_are_exactly_what_the_SDK_enumerates_on_every_node_of_a_request()
+    {
+        var bundle = FhirJson.ParseIgnoringUnknownElements(File.ReadAllBytes(
+            Path.Combine(RepoPaths.InfernoPas("2.2.1"), "approval_pa_submit_request_payload.json")));
+        var nodes = 0;
+        foreach (var node in FhirTree.Nodes(bundle))
+        {
+            var expected = node.EnumerateElements().Select(e => (e.Key, e.Value)).ToList();
+            var actual = new List<(string, object)>();
+            foreach (var (name, value) in FhirTree.Elements(node))
+            {
+                actual.Add((name, value));
+            }
+            Assert.Equal(expected.OrderBy(e => e.Key), actual.OrderBy(e => e.Item1));
+            nodes++;
+        }
+        Assert.True(nodes > 500, $"only {nodes} nodes walked");
+    }
+
+    [Fact]
+    public void PathOf_finds_a_node_below_the_given_path()
+    {
+        var claim = new Claim { Item = [new Claim.ItemComponent { ProductOrService = new CodeableConcept("http://www.ama-assn.org/go/cpt", "72148") }] };
+        var coding = claim.Item[0].ProductOrService.Coding[0];
+
+        Assert.Equal("Bundle.entry[0].resource.item[0].productOrService.coding[0]", FhirTree.PathOf(claim, "Bundle.entry[0].resource", coding));
+        Assert.Null(FhirTree.PathOf(claim, "Claim", new Coding()));
+    }
+}
