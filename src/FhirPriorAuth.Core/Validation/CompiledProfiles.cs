@@ -21,6 +21,7 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
     private const string CorePrefix = "http://hl7.org/fhir/StructureDefinition/";
 
     private readonly ConcurrentDictionary<string, CompiledProfile> _profiles = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CompiledProfile> _coreTypes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ValueSetCodes> _valueSets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Regex?> _primitiveFormats = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CompiledExpression> _expressions = new(StringComparer.Ordinal);
@@ -39,7 +40,8 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
     /// <summary>The compiled profile for a canonical (with or without <c>|version</c>), or one that says why it cannot be checked.</summary>
     public CompiledProfile Profile(string canonical)
     {
-        var url = canonical.Split('|')[0];
+        var bar = canonical.IndexOf('|', StringComparison.Ordinal);
+        var url = bar < 0 ? canonical : canonical[..bar];
         if (_profiles.TryGetValue(url, out var hit))
         {
             return hit;
@@ -87,7 +89,20 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
     }
 
     /// <summary>The core definition of a type (<c>Identifier</c>, <c>Patient</c>).</summary>
-    public CompiledProfile CoreType(string typeName) => Profile(CorePrefix + typeName);
+    public CompiledProfile CoreType(string typeName)
+    {
+        if (_coreTypes.TryGetValue(typeName, out var known))
+        {
+            return known;
+        }
+        var profile = Profile(CorePrefix + typeName);
+        // Remembered by type name only once published: a definition still being built is not for other threads.
+        if (_profiles.ContainsKey(profile.Url))
+        {
+            _coreTypes.TryAdd(typeName, profile);
+        }
+        return profile;
+    }
 
     /// <summary>The codes of a value set, expanded once; <see cref="ValueSetCodes.Unavailable"/> when it cannot be.</summary>
     public ValueSetCodes ValueSet(string canonical)
@@ -434,6 +449,12 @@ internal sealed record Discriminator(ElementDefinition.DiscriminatorType Type, s
 {
     /// <summary>The path's steps (<c>extension('u').value</c> is two), split once.</summary>
     public IReadOnlyList<string> Steps { get; } = Split(Path);
+
+    /// <summary>For each step, the argument of <c>ofType(T)</c> or <c>extension('url')</c>, cut once; null for other steps.</summary>
+    public IReadOnlyList<string?> Arguments { get; } = Split(Path).Select(step =>
+        step.StartsWith("ofType(", StringComparison.Ordinal) ? step[7..^1]
+        : step.StartsWith("extension(", StringComparison.Ordinal) ? step[11..^2]
+        : null).ToList();
 
     private static List<string> Split(string path)
     {

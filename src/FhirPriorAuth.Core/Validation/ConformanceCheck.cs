@@ -24,6 +24,7 @@ internal sealed class ConformanceCheck
     private readonly List<string> _unchecked = [];
     private readonly HashSet<(Base, CompiledExpression)> _holding = new(HoldingComparer.Instance);
     private readonly HashSet<Base> _nonEmpty = new(ReferenceEqualityComparer.Instance);
+    private readonly Stack<List<(ElementRule Rule, IReadOnlyList<Base> Items)>> _presentLists = new();
 
     private ConformanceCheck(CompiledProfiles profiles) => _profiles = profiles;
 
@@ -184,8 +185,18 @@ internal sealed class ConformanceCheck
         TypeRule? type = null;
         if (!rootOfProfile && rule.Types.Count > 0)
         {
-            type = rule.Types.FirstOrDefault(t => TypeFits(t.Code, item, typeName))
-                ?? throw new NotProvableException($"{rule.Path}: type {typeName} is not allowed");
+            foreach (var candidate in rule.Types)
+            {
+                if (TypeFits(candidate.Code, item, typeName))
+                {
+                    type = candidate;
+                    break;
+                }
+            }
+            if (type is null)
+            {
+                throw new NotProvableException($"{rule.Path}: type {typeName} is not allowed");
+            }
         }
         if (rule.Limits is { } limits)
         {
@@ -269,7 +280,8 @@ internal sealed class ConformanceCheck
         {
             throw new NotProvableException($"{holder.Path}: has elements the FHIR model does not define");
         }
-        var present = new List<(ElementRule Rule, IReadOnlyList<Base> Items)>(8);
+        // Rented: every element of a request has children to check. Not returned when the proof ends by exception.
+        var present = _presentLists.TryPop(out var pooled) ? pooled : new List<(ElementRule Rule, IReadOnlyList<Base> Items)>(8);
         foreach (var (name, value) in FhirTree.Elements(item))
         {
             IReadOnlyList<Base> items = value switch { IReadOnlyList<Base> list => list, Base single => [single], _ => [] };
@@ -329,6 +341,8 @@ internal sealed class ConformanceCheck
                 CheckElement(child, rule, scope, holder);
             }
         }
+        present.Clear();
+        _presentLists.Push(present);
     }
 
     /// <summary>An extension definition's root cardinality limits how often one parent repeats it.</summary>
@@ -416,6 +430,15 @@ internal sealed class ConformanceCheck
     {
         foreach (var discriminator in discriminators)
         {
+            if (discriminator is { Path: "url", Type: ElementDefinition.DiscriminatorType.Value or ElementDefinition.DiscriminatorType.Pattern } &&
+                item is Extension extension && ExtensionProfile(slice) is { } url)
+            {
+                if (extension.Url != url)
+                {
+                    return false;
+                }
+                continue;
+            }
             var actual = Select(item, discriminator);
             if (discriminator.Type == ElementDefinition.DiscriminatorType.Type)
             {
@@ -434,14 +457,6 @@ internal sealed class ConformanceCheck
             if (discriminator.Type is not (ElementDefinition.DiscriminatorType.Value or ElementDefinition.DiscriminatorType.Pattern))
             {
                 throw new NotProvableException($"{slice.Path}: {discriminator.Type} discriminators are not modelled");
-            }
-            if (discriminator.Path == "url" && item is Extension extension && ExtensionProfile(slice) is { } url)
-            {
-                if (extension.Url != url)
-                {
-                    return false;
-                }
-                continue;
             }
             var rule = RuleAt(slice, discriminator);
             if (actual.Count == 0)
@@ -483,8 +498,9 @@ internal sealed class ConformanceCheck
     private ElementRule RuleAt(ElementRule slice, Discriminator discriminator)
     {
         var rule = slice;
-        foreach (var segment in discriminator.Steps)
+        for (var step = 0; step < discriminator.Steps.Count; step++)
         {
+            var segment = discriminator.Steps[step];
             if (segment == "$this" || segment.StartsWith("ofType(", StringComparison.Ordinal))
             {
                 continue;
@@ -503,7 +519,7 @@ internal sealed class ConformanceCheck
             }
             if (segment.StartsWith("extension(", StringComparison.Ordinal))
             {
-                var url = segment[11..^2];
+                var url = discriminator.Arguments[step];
                 var extensionRule = children.GetValueOrDefault("extension") ?? throw new NotProvableException($"{rule.Path}: no extensions for {discriminator.Path}");
                 rule = extensionRule.Slices.FirstOrDefault(s => ExtensionProfile(s) == url)
                     ?? throw new NotProvableException($"{rule.Path}: no slice for extension {url}");
@@ -518,21 +534,22 @@ internal sealed class ConformanceCheck
     private static List<Base> Select(Base item, Discriminator discriminator)
     {
         List<Base> current = [item];
-        foreach (var segment in discriminator.Steps)
+        for (var step = 0; step < discriminator.Steps.Count; step++)
         {
+            var segment = discriminator.Steps[step];
             if (segment == "$this")
             {
                 continue;
             }
             if (segment.StartsWith("ofType(", StringComparison.Ordinal))
             {
-                var type = segment[7..^1];
+                var type = discriminator.Arguments[step];
                 current = current.Where(c => string.Equals(TypeName(c), type, StringComparison.OrdinalIgnoreCase)).ToList();
                 continue;
             }
             if (segment.StartsWith("extension(", StringComparison.Ordinal))
             {
-                var url = segment[11..^2];
+                var url = discriminator.Arguments[step];
                 current = current.SelectMany(c => c is IExtendable e ? e.Extension.Where(x => x.Url == url) : []).Cast<Base>().ToList();
                 continue;
             }
@@ -781,7 +798,12 @@ internal sealed class ConformanceCheck
     {
         foreach (var constraint in definition.Constraints)
         {
-            if (!rule.Constraints.Any(c => c.Key == constraint.Key))
+            var restated = false;
+            foreach (var own in rule.Constraints)
+            {
+                restated |= own.Key == constraint.Key;
+            }
+            if (!restated)
             {
                 CheckConstraint(item, constraint, scope, rule.Path);
             }
