@@ -10,24 +10,40 @@ public static class FhirTree
     private static readonly ConcurrentDictionary<Type, string[]> ElementNames = new();
 
     /// <summary>
-    /// The elements present on a node, as <see cref="Base.EnumerateElements"/> lists them (a <see cref="Base"/>, a list
-    /// of them, or a primitive's value), apart from elements the model does not define (see <see cref="Base.HasOverflow"/>).
+    /// The elements present on a node, as <see cref="Base.EnumerateElements"/> lists them: a <see cref="Base"/>, a list
+    /// of them, or a primitive's value.
     /// </summary>
     /// <remarks>
     /// Asks for each element of the type by name instead: <c>EnumerateElements</c> allocates a dictionary and an
-    /// iterator per level of the class hierarchy on every call, about 140 KB for one walk of a PAS request.
+    /// iterator per level of the class hierarchy on every call, about 140 KB for one walk of a PAS request. A node
+    /// holding elements the model does not define is enumerated the SDK's way.
     /// </remarks>
-    public static ElementList Elements(Base node) => new(node, ElementNames.GetOrAdd(node.GetType(), static type =>
-        ModelInfo.ModelInspector.FindOrImportClassMapping(type)?.PropertyMappings.Select(p => p.Name).ToArray() ?? []));
+    public static ElementList Elements(Base node) => node.HasOverflow
+        ? new(node, [], node.EnumerateElements().ToArray())
+        : new(node, ElementNames.GetOrAdd(node.GetType(), static type =>
+            ModelInfo.ModelInspector.FindOrImportClassMapping(type)?.PropertyMappings.Select(p => p.Name).ToArray() ?? []), []);
+
+    private static object? TryGet(Base node, string name)
+    {
+        try
+        {
+            return node.TryGetValue(name, out var value) ? value : null;
+        }
+        catch (KeyNotFoundException)
+        {
+            // An element the parser set aside as malformed, and ClearOverflow dropped since: the SDK still looks for it.
+            return null;
+        }
+    }
 
     /// <summary>The elements present on a node; enumerating it allocates nothing.</summary>
-    public readonly struct ElementList(Base node, string[] names)
+    public readonly struct ElementList(Base node, string[] names, KeyValuePair<string, object>[] listed)
     {
         /// <summary>Starts the enumeration.</summary>
-        public Enumerator GetEnumerator() => new(node, names);
+        public Enumerator GetEnumerator() => new(node, names, listed);
 
         /// <summary>Asks the node for each element of its type in turn.</summary>
-        public struct Enumerator(Base node, string[] names)
+        public struct Enumerator(Base node, string[] names, KeyValuePair<string, object>[] listed)
         {
             private int _next;
 
@@ -37,10 +53,14 @@ public static class FhirTree
             /// <summary>Moves to the next element present.</summary>
             public bool MoveNext()
             {
+                if (listed.Length > 0)
+                {
+                    return _next < listed.Length && (Current = listed[_next++]).Key is not null;
+                }
                 while (_next < names.Length)
                 {
                     var name = names[_next++];
-                    if (node.TryGetValue(name, out var value) && value is not null)
+                    if (TryGet(node, name) is { } value)
                     {
                         Current = new(name, value);
                         return true;

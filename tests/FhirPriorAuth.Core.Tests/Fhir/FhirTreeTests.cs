@@ -27,6 +27,39 @@ public sealed class FhirTreeTests
     }
 
     [Fact]
+    public void Elements_of_a_node_with_undefined_elements_include_them()
+    {
+        // As a CDS Hooks context resource parsed on a best effort can be.
+        var bundle = new Bundle { Type = Bundle.BundleType.Collection };
+        bundle["colour"] = new FhirString("blue");
+
+        var names = new List<string>();
+        foreach (var (name, _) in FhirTree.Elements(bundle))
+        {
+            names.Add(name);
+        }
+        Assert.Equal(bundle.EnumerateElements().Select(e => e.Key), names);
+        Assert.Contains("colour", names);
+    }
+
+    [Fact]
+    public void A_malformed_element_dropped_on_a_best_effort_parse_is_absent()
+    {
+        // "entry" must be an array: the parser sets it aside with the unknown elements, which are then dropped.
+        var bundle = FhirJson.ParseBestEffort("""{"resourceType":"Bundle","type":"collection","entry":{"fullUrl":"urn:uuid:x"}}"""u8);
+
+        var names = new List<string>();
+        foreach (var node in FhirTree.Nodes(bundle))
+        {
+            foreach (var (name, _) in FhirTree.Elements(node))
+            {
+                names.Add(name);
+            }
+        }
+        Assert.Equal(["type"], names);
+    }
+
+    [Fact]
     public void PathOf_finds_a_node_below_the_given_path()
     {
         var claim = new Claim { Item = [new Claim.ItemComponent { ProductOrService = new CodeableConcept("http://www.ama-assn.org/go/cpt", "72148") }] };
