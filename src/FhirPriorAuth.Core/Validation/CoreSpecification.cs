@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Text;
 using System.Xml;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
@@ -12,7 +11,7 @@ namespace FhirPriorAuth.Core.Validation;
 /// The R4 core definitions (StructureDefinitions, ValueSets, CodeSystems) from the SDK's <c>specification.zip</c>,
 /// indexed by canonical url in one pass over its bundle files. Firely's ZipSource finds a resource by reading its
 /// bundle file from the start every time, which made compiling the PAS profiles take seconds; here each resource is
-/// kept as its XML and parsed when asked for (a new object each time: callers cache, and may correct what they get).
+/// kept as its XML, deflated, and parsed when asked for (a new object each time: callers cache, and may correct what they get).
 /// </summary>
 internal sealed class CoreSpecification : IAsyncResourceResolver
 {
@@ -49,7 +48,7 @@ internal sealed class CoreSpecification : IAsyncResourceResolver
         }
         if (_byUrl.Value.TryGetValue(url, out var xml))
         {
-            Deserializer.TryDeserializeResource(Encoding.UTF8.GetString(xml), out var resource, out _);
+            Deserializer.TryDeserializeResource(Deflated.Unpack(xml), out var resource, out _);
             if (resource is not null)
             {
                 return new ResolverResult(resource);
@@ -97,7 +96,7 @@ internal sealed class CoreSpecification : IAsyncResourceResolver
             if (IndexedTypes.Contains(type) && at >= 0)
             {
                 var end = xml.IndexOf('"', at + 12);
-                index.TryAdd(xml[(at + 12)..end], Encoding.UTF8.GetBytes(xml));
+                index.TryAdd(xml[(at + 12)..end], Deflated.Pack(xml));
             }
         }
         return index;
