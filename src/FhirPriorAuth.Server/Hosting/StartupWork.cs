@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Validation;
@@ -61,6 +62,12 @@ internal sealed class StartupWork(MigrationRunner migrations, SqlDialect databas
                 log.LogDebug("Profile correction: {Correction}", correction);
             }
         }
+
+        // Start-up leaves tens of MB of garbage (package text, parse trees, compiler scratch) in the oldest generation
+        // and the large object heap, where the collector would keep it as free space; one compacting collection
+        // returns it to the system (ADR 0012).
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
         // The planner's statistics follow the data as it grows.
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(10));
