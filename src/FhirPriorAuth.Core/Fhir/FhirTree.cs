@@ -23,7 +23,8 @@ public static class FhirTree
         : new(node, ElementNames.GetOrAdd(node.GetType(), static type =>
             ModelInfo.ModelInspector.FindOrImportClassMapping(type)?.PropertyMappings.Select(p => p.Name).ToArray() ?? []), []);
 
-    private static object? TryGet(Base node, string name)
+    /// <summary>The element <paramref name="name"/> of a node: a <see cref="Base"/>, a list of them, a primitive's value, or null.</summary>
+    public static object? Child(Base node, string name)
     {
         try
         {
@@ -60,7 +61,7 @@ public static class FhirTree
                 while (_next < names.Length)
                 {
                     var name = names[_next++];
-                    if (TryGet(node, name) is { } value)
+                    if (Child(node, name) is { } value)
                     {
                         Current = new(name, value);
                         return true;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -8,8 +9,28 @@ using Hl7.Fhir.Model;
 namespace FhirPriorAuth.Core.Search;
 
 /// <summary>Extracts the index rows of a resource by evaluating each search parameter's FHIRPath.</summary>
-public sealed partial class SearchIndexer(SearchParameterRegistry registry)
+public sealed partial class SearchIndexer
 {
+    private readonly SearchParameterRegistry _registry;
+    private readonly bool _readMemberPaths;
+
+    // Per parameter instance (the registry hands out the same ones): its member paths, or null for FHIRPath.
+    private readonly ConcurrentDictionary<SearchParameterDefinition, MemberPaths?> _memberPaths = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>An indexer over the registry's parameters.</summary>
+    public SearchIndexer(SearchParameterRegistry registry)
+        : this(registry, readMemberPaths: true)
+    {
+    }
+
+    /// <param name="registry">The parameters.</param>
+    /// <param name="readMemberPaths">False evaluates every expression as FHIRPath (tests compare the two).</param>
+    internal SearchIndexer(SearchParameterRegistry registry, bool readMemberPaths)
+    {
+        _registry = registry;
+        _readMemberPaths = readMemberPaths;
+    }
+
     /// <summary>The suffix of the token rows that index <c>Reference.identifier</c>, searched with <c>:identifier</c>.</summary>
     public const string IdentifierSuffix = ":identifier";
 
@@ -20,14 +41,24 @@ public sealed partial class SearchIndexer(SearchParameterRegistry registry)
     public IReadOnlyList<IndexValue> Extract(Resource resource)
     {
         var rows = new List<IndexValue>();
-        var context = new FhirEvaluationContext();
-        foreach (var parameter in registry.For(resource.TypeName))
+        var selected = new List<Base>();
+        FhirEvaluationContext? context = null;
+        foreach (var parameter in _registry.For(resource.TypeName))
         {
             if (parameter.IsResourceColumn)
             {
                 continue;
             }
-            foreach (var element in resource.Select(parameter.Expression, context).OfType<Base>())
+            selected.Clear();
+            if (_readMemberPaths && _memberPaths.GetOrAdd(parameter, static p => MemberPaths.TryCompile(p.ResourceType, p.Expression)) is { } paths)
+            {
+                paths.Collect(resource, selected);
+            }
+            else
+            {
+                selected.AddRange(resource.Select(parameter.Expression, context ??= new FhirEvaluationContext()).OfType<Base>());
+            }
+            foreach (var element in selected)
             {
                 AddRows(parameter, element, rows);
             }
