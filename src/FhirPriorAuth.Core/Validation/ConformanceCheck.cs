@@ -23,7 +23,6 @@ internal sealed class ConformanceCheck
     private readonly Dictionary<(Resource, string), string?> _verdicts = new(ReferencePairComparer.Instance);
     private readonly List<string> _unchecked = [];
     private readonly HashSet<(Base, CompiledExpression)> _holding = new(HoldingComparer.Instance);
-    private readonly HashSet<Base> _nonEmpty = new(ReferenceEqualityComparer.Instance);
     private readonly Stack<List<(ElementRule Rule, IReadOnlyList<Base> Items)>> _presentLists = new();
 
     private ConformanceCheck(CompiledProfiles profiles) => _profiles = profiles;
@@ -816,9 +815,9 @@ internal sealed class ConformanceCheck
         switch (constraint.Kind)
         {
             case ConstraintKind.HasValueOrChildren:
-                // As Firely's FhirEle1Validator: an id alone does not count. Remembered, as enumerating children allocates.
-                holds = item is PrimitiveType p ? p.ToString() is not null || p.Extension.Count > 0
-                    : _nonEmpty.Contains(item) || (HasElementBesidesId(item) && _nonEmpty.Add(item));
+                // As Firely's FhirEle1Validator: an id alone does not count. Asking again is cheaper than remembering
+                // (a set of every element gives each its identity hash).
+                holds = item is PrimitiveType p ? p.ToString() is not null || p.Extension.Count > 0 : HasElementBesidesId(item);
                 break;
             case ConstraintKind.ExtensionOrValue:
                 holds = item is Extension e && (e.Extension.Count > 0) != (e.Value is not null);
