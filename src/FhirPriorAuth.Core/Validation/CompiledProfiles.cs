@@ -339,7 +339,6 @@ internal sealed class ElementRule
                 // The most frequent invariants get a native shortcut for their common case (ConformanceCheck.CheckConstraint).
                 "dom-2" or "dom-3" or "dom-4" or "dom-5" => new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.WithoutContained),
                 "ref-1" => new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.LocalReference),
-                "per-1" => new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.BothBounds),
                 "cpt-2" when expression == "value.empty() or system.exists()" => new ConstraintRule(key, null, ConstraintKind.ContactPointSystem),
                 "bdl-5" when expression == "resource.exists() or request.exists() or response.exists()" => new ConstraintRule(key, null, ConstraintKind.EntryHasContent),
                 "bdl-8" => new ConstraintRule(key, profiles.Compile(CorrectedBdl8), ConstraintKind.EntryFullUrl),
@@ -435,7 +434,6 @@ internal enum ConstraintKind
     NotModelled,
     WithoutContained,
     LocalReference,
-    BothBounds,
     ContactPointSystem,
     EntryHasContent,
     EntryFullUrl,

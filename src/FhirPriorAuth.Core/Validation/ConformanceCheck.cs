@@ -824,7 +824,6 @@ internal sealed class ConformanceCheck
                 break;
             case ConstraintKind.WithoutContained when item is DomainResource { Contained.Count: 0 }:
             case ConstraintKind.LocalReference when item is ResourceReference reference && reference.Reference?.StartsWith('#') != true:
-            case ConstraintKind.BothBounds when item is Period { Start: null } or Period { End: null }:
                 // The invariant holds trivially here; only the rare other cases need FHIRPath.
                 holds = true;
                 break;
@@ -837,7 +836,7 @@ internal sealed class ConformanceCheck
             case ConstraintKind.Native when NativeInvariants.Evaluate(constraint.Key, item) is { } answer:
                 holds = answer;
                 break;
-            case ConstraintKind.WithoutContained or ConstraintKind.LocalReference or ConstraintKind.BothBounds or ConstraintKind.Native:
+            case ConstraintKind.WithoutContained or ConstraintKind.LocalReference or ConstraintKind.Native:
             case ConstraintKind.FhirPath:
             case ConstraintKind.EntryFullUrl when item is Bundle.EntryComponent { FullUrlElement: not null, FullUrl: null }:
                 try

@@ -28,6 +28,12 @@ internal static class NativeInvariants
         ["bdl-3d"] = "type in ('transaction-response' | 'batch-response') implies entry.all(response.exists())",
         ["bdl-15"] = "type='transaction' or type='transaction-response' or type='batch' or type='batch-response' or entry.all(fullUrl.exists() or request.method='POST')",
         ["ClaimFirst"] = "entry.first().resource is Claim",
+        ["per-1"] = "start.hasValue().not() or end.hasValue().not() or (start <= end)",
+        ["qty-3"] = "code.empty() or system.exists()",
+        ["sqty-1"] = "comparator.empty()",
+        ["org-1"] = "(identifier.count() + name.count()) > 0",
+        ["org-2"] = "where(use = 'home').empty()",
+        ["org-3"] = "where(use = 'home').empty()",
         ["FullDateRule"] = "$this.toString().length() = 10",
         ["ImmediateLevelOfCare"] =
             "extension.where(url='http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-certificationType' and value.code='1').exists() " +
@@ -48,7 +54,18 @@ internal static class NativeInvariants
         ("us-core-16", Identifier { Value: { } npi }) when IsTenDigits(npi) => true,
         ("us-core-17", Identifier { Value: { } npi }) when IsTenDigits(npi) => LuhnWithPrefix(npi),
         ("FullDateRule", PrimitiveType { } date) when date.ToString() is { Length: 10 } text && IsFullDate(text) => true,
-        ("ImmediateLevelOfCare", DomainResource resource) when !resource.Extension.Exists(e => e.Url == CertificationType) => true,
+        ("ImmediateLevelOfCare", IExtendable holder) when !holder.Extension.Exists(e => e.Url == CertificationType) => true,
+        ("per-1", Period period) => InOrder(period),
+        // An element present without a value (only extensions) exists for FHIRPath; those cases are left to it.
+        ("qty-3", Quantity { CodeElement: null } or Quantity { SystemElement: not null }) => true,
+        ("qty-3", Quantity { CodeElement.Value: not null, SystemElement: null }) => false,
+        ("sqty-1", Quantity { ComparatorElement: null }) => true,
+        ("sqty-1", Quantity { ComparatorElement.Value: not null }) => false,
+        ("org-1", Organization organization) when organization.Identifier.Count > 0 || organization.NameElement?.Value is not null => true,
+        ("org-1", Organization { Identifier.Count: 0, NameElement: null }) => false,
+        ("org-2", Address { UseElement: null }) or ("org-3", ContactPoint { UseElement: null }) => true,
+        ("org-2", Address { Use: { } use }) => use != Address.AddressUse.Home,
+        ("org-3", ContactPoint { Use: { } use }) => use != ContactPoint.ContactPointUse.Home,
         ("ClaimFirst", Bundle { Entry: [{ Resource: Claim }, ..] }) => true,
         (_, Bundle bundle) when key.StartsWith("bdl-", StringComparison.Ordinal) => Bundle(key, bundle),
         _ => null,
@@ -103,6 +120,18 @@ internal static class NativeInvariants
             }
         }
         return true;
+    }
+
+    /// <summary>per-1: true when a bound has no value; otherwise FHIRPath's comparison, unless the precisions make it empty.</summary>
+    private static bool? InOrder(Period period)
+    {
+        if (period.Start is null || period.End is null)
+        {
+            return true;
+        }
+        return Hl7.Fhir.ElementModel.Types.DateTime.TryParse(period.Start, out var start)
+            && Hl7.Fhir.ElementModel.Types.DateTime.TryParse(period.End, out var end)
+            && start.TryCompareTo(end, out var order) && order is { } comparison ? comparison <= 0 : null;
     }
 
     private static bool IsTenDigits(string value) => value.Length == 10 && value.All(char.IsAsciiDigit);
