@@ -82,6 +82,8 @@ public static class BearerTokens
     private static void Configure(JwtBearerOptions o, SecurityOptions options)
     {
         o.MapInboundClaims = false;
+        o.TokenHandlers.Clear();
+        o.TokenHandlers.Add(new VerifiedTokens(TimeProvider.System) { MapInboundClaims = false });
         o.TokenValidationParameters = new TokenValidationParameters
         {
             ValidateIssuer = true,
