@@ -237,6 +237,22 @@ public sealed class SecurityTests(ServerHost server)
     }
 
     [Fact]
+    public async Task TheAuditOfASubmission_NamesTheClaimResponseItAnswered()
+    {
+        var (submit, _, _) = ForNewMember();
+        var request = new HttpRequestMessage(HttpMethod.Post, "fhir/Claim/$submit")
+        {
+            Headers = { Authorization = Bearer(server.Token()) },
+            Content = Fhir.Json(PasHttp.Fresh(submit)),
+        };
+        var correlation = Tag(request);
+        var response = await (await server.Anonymous.SendAsync(request)).ReadAs<Bundle>();
+
+        var audit = await AuditOf(correlation);
+        Assert.Contains(audit.Entity, e => e.What?.Reference == $"ClaimResponse/{response.Entry[0].Resource.Id}");
+    }
+
+    [Fact]
     public async Task TokensOfEveryConfiguredIssuer_AreAccepted_EachOnlyWithItsOwnKeys()
     {
         var idp = server.IdentityProvider;

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Security;
@@ -31,12 +32,33 @@ public static class PasEndpoints
     }
 
     /// <summary>The id of the ClaimResponse, the first entry of a PAS Response Bundle, for the audit record.</summary>
+    /// <remarks>Reads only as far as that id, not the whole Bundle.</remarks>
     private static string? ClaimResponseId(byte[] responseBundle)
     {
-        using var document = System.Text.Json.JsonDocument.Parse(responseBundle);
-        return document.RootElement.TryGetProperty("entry", out var entries) && entries.GetArrayLength() > 0
-            && entries[0].TryGetProperty("resource", out var resource) && resource.TryGetProperty("id", out var id)
-            ? id.GetString() : null;
+        var reader = new Utf8JsonReader(responseBundle);
+        return reader.Read() && reader.TokenType == JsonTokenType.StartObject && Enter(ref reader, "entry"u8)
+            && reader.TokenType == JsonTokenType.StartArray && reader.Read() && reader.TokenType == JsonTokenType.StartObject
+            && Enter(ref reader, "resource"u8) && reader.TokenType == JsonTokenType.StartObject && Enter(ref reader, "id"u8)
+            && reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+
+        // Moves to the value of the object's property, skipping the ones before it.
+        static bool Enter(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+        {
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var found = reader.ValueTextEquals(name);
+                if (!reader.Read())
+                {
+                    return false;
+                }
+                if (found)
+                {
+                    return true;
+                }
+                reader.Skip();
+            }
+            return false;
+        }
     }
 
     /// <summary>The OperationDefinitions this feature serves, per PAS version (2.2.1 canonicals carry the version).</summary>
