@@ -8,7 +8,10 @@ using Hl7.Fhir.Model;
 
 namespace FhirPriorAuth.Core.Search;
 
-/// <summary>Extracts the index rows of a resource by evaluating each search parameter's FHIRPath.</summary>
+/// <summary>
+/// Extracts the index rows of a resource: each search parameter's expression is read as member paths where it is one
+/// (<see cref="MemberPaths"/>), and evaluated as FHIRPath otherwise.
+/// </summary>
 public sealed partial class SearchIndexer
 {
     private readonly SearchParameterRegistry _registry;

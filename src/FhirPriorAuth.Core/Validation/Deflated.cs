@@ -6,8 +6,8 @@ namespace FhirPriorAuth.Core.Validation;
 
 /// <summary>
 /// Conformance resources are kept deflated until they are parsed. Most are never parsed (the core value sets and code
-/// systems, the packages' other profiles), and kept as text they were 80 MB of every server's heap; deflated at the
-/// fastest level they are about a seventh of that, for a few milliseconds of start-up per package.
+/// systems, the packages' other profiles); kept as text they held the server's RSS at ready 55 MB higher. Deflated at
+/// the fastest level they are about a seventh of their size, and start-up time did not measurably change.
 /// </summary>
 internal static class Deflated
 {

@@ -27,7 +27,7 @@ internal sealed record FhirPackage(PackageId Id, IReadOnlyList<PackageEntry> Ent
 /// One conformance resource of a package: what it is, from a scan of its top-level properties, and its JSON (deflated), parsed
 /// only when first asked for (a PAS version needs a few hundred of the thousands its packages hold).
 /// </summary>
-internal sealed record PackageEntry(string ResourceType, string? Id, string? Url, string? Version, byte[] Json);
+internal sealed record PackageEntry(string ResourceType, string? Id, string? Url, string? Version, byte[] PackedJson);
 
 /// <summary>
 /// Finds and reads FHIR packages from a list of directories searched in order. A directory may hold
@@ -80,7 +80,7 @@ public sealed class FhirPackageLocator(IReadOnlyList<string> directories)
     /// <summary>Parses a package entry into a resource (recoverably), or null when it cannot be read.</summary>
     internal static Resource? Parse(PackageEntry entry)
     {
-        Recoverable.TryDeserializeResource(Deflated.Unpack(entry.Json), out var resource, out _);
+        Recoverable.TryDeserializeResource(Deflated.Unpack(entry.PackedJson), out var resource, out _);
         return resource;
     }
 
@@ -98,7 +98,7 @@ public sealed class FhirPackageLocator(IReadOnlyList<string> directories)
             else if (!name.Contains('/') && !name.EndsWith(".index.json", StringComparison.Ordinal) && name != "package.json" &&
                      Header(json) is { } header && ConformanceTypes.Contains(header.ResourceType))
             {
-                entries.Add(header with { Json = Deflated.Pack(json) });
+                entries.Add(header with { PackedJson = Deflated.Pack(json) });
             }
         }
         return new FhirPackage(id, entries, examples);
