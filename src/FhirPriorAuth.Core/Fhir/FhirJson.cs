@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
+using Hl7.Fhir.Utility;
 using Hl7.Fhir.Validation;
 
 namespace FhirPriorAuth.Core.Fhir;
@@ -66,14 +67,31 @@ public static class FhirJson
 
     private static Resource DropUnknown(Resource resource)
     {
+        var dropped = false;
         foreach (var node in FhirTree.Nodes(resource))
         {
             if (node.HasOverflow)
             {
                 node.ClearOverflow();
+                dropped = true;
             }
         }
+        if (dropped)
+        {
+            resource.AddAnnotation(UnknownElementsDropped.Instance);
+        }
         return resource;
+    }
+
+    /// <summary>
+    /// Whether parsing <paramref name="resource"/> dropped elements the FHIR model does not define: then its JSON as sent
+    /// says more than the parsed resource, and must not be echoed in its place.
+    /// </summary>
+    public static bool DroppedUnknownElements(Resource resource) => resource.HasAnnotation<UnknownElementsDropped>();
+
+    private sealed class UnknownElementsDropped
+    {
+        public static readonly UnknownElementsDropped Instance = new();
     }
 
     private static Resource Parse(ReadOnlySpan<byte> json, string? expectedType, bool lenient, bool bestEffort = false, bool valueChecks = true)

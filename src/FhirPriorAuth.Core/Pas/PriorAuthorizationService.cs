@@ -336,10 +336,10 @@ public sealed class PriorAuthorizationService(
         work.AddRange(built.FollowUps.Select(f => f.Resource).OfType<Hl7.Fhir.Model.Task>()
             .Select(t => WorkItem.New(WorkKinds.EscalateTask, $"Task/{t.Id}", FollowUpTasks.Due(t) ?? now)));
 
-        var responseBundle = ResponseBundle(request, built, builder, now);
+        var responseBundle = ResponseBundle(request, rawBody, built, builder, now);
         return new SubmissionRecord(ResourceInteractions.NewId(), key,
             request.Bundle.Identifier?.Value is { } v ? new IdentifierKey(request.Bundle.Identifier.System, v) : null,
-            now, authorization, existing is null, decisions, writes, rawBody, FhirJson.ToBytes(responseBundle),
+            now, authorization, existing is null, decisions, writes, rawBody, responseBundle,
             report.Warnings.Select(w => $"{w.Expression.FirstOrDefault()}: {w.Diagnostics}").ToList(), work,
             existing is null ? StepKinds.Request : StepKinds.Update);
     }
@@ -352,10 +352,10 @@ public sealed class PriorAuthorizationService(
     public static readonly string ReviewQueueLabel = AccessLabels.Organization(new IdentifierKey(FollowUpTasks.WorkQueueSystem, FollowUpTasks.ClinicalReviewQueue));
 
     /// <summary>
-    /// The response Bundle: the ClaimResponse, the follow-up resources, then every request entry the Claim reaches,
-    /// echoed with its fullUrl (the prior Claim's own prior is not reached, PAS spec-66).
+    /// The response Bundle's JSON: the ClaimResponse, the follow-up resources, then every request entry the Claim
+    /// reaches, echoed with its fullUrl (the prior Claim's own prior is not reached, PAS spec-66), as sent when it can be.
     /// </summary>
-    private static Bundle ResponseBundle(PasRequest request, DecisionResources built, ClaimResponseBuilder builder, DateTimeOffset now)
+    private static byte[] ResponseBundle(PasRequest request, byte[] rawBody, DecisionResources built, ClaimResponseBuilder builder, DateTimeOffset now)
     {
         var bundle = new Bundle
         {
@@ -368,11 +368,16 @@ public sealed class PriorAuthorizationService(
         {
             bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = builder.FullUrl(followUp.Resource), Resource = followUp.Resource });
         }
-        foreach (var entry in request.Closure(request.ClaimEntry))
+        var echoed = request.Closure(request.ClaimEntry);
+        if (EchoedResources.Read(rawBody, request.Bundle)?.Write(bundle, echoed) is { } asSent)
+        {
+            return asSent;
+        }
+        foreach (var entry in echoed)
         {
             bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = entry.FullUrl, Resource = entry.Resource });
         }
-        return bundle;
+        return FhirJson.ToBytes(bundle);
     }
 
     /// <summary>Finds the authorization a Claim Update changes: by our authorization number, else by the prior Claim it names.</summary>
