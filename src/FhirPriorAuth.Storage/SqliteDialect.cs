@@ -32,7 +32,10 @@ public sealed class SqliteDialect : SqlDialect
         // busy_timeout lets SQLite retry a locked write within milliseconds; without it the driver sleeps 150 ms a time.
         // temp_store: each request of a group commit has its savepoint, whose journal of changed pages spilled to a temporary
         // file past 64 KB; in memory it halves the write calls of a submission (690 -> 332) and the bytes written.
-        pragma.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;";
+        // wal_autocheckpoint: a submission dirties about 150 index pages at random places; copying them back after every
+        // 1,000 WAL pages (the default) wrote and re-read the same hot pages over and over. After 10,000 (a WAL of up to
+        // 40 MB) reads per submission fell from about 180 to 135 and closed-loop throughput rose 13-30% (docs/performance.md).
+        pragma.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 10000;";
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
     }
