@@ -37,4 +37,15 @@ public sealed class SqliteGroupCommitTests(SqliteDatabase database) : IClassFixt
         var stored = await connection.QueryAsync<string>("SELECT client_id FROM SmartClient WHERE client_id LIKE @Prefix", new { Prefix = prefix + "%" });
         Assert.Equal(new[] { 1, 2, 4, 5, 6 }.Select(i => $"{prefix}-{i}"), stored.Order());
     }
+
+    [Fact]
+    public async Task EveryConnection_IsDurable_AndCheckpointsItsWriteAheadLogInLargeSteps()
+    {
+        await using var connection = await database.Store.Dialect.OpenAsync(default);
+
+        Assert.Equal("wal", await connection.ExecuteScalarAsync<string>("PRAGMA journal_mode"));
+        Assert.Equal(2, await connection.ExecuteScalarAsync<int>("PRAGMA synchronous")); // FULL
+        Assert.Equal(2, await connection.ExecuteScalarAsync<int>("PRAGMA temp_store")); // MEMORY
+        Assert.Equal(10_000, await connection.ExecuteScalarAsync<int>("PRAGMA wal_autocheckpoint"));
+    }
 }
