@@ -288,7 +288,7 @@ internal sealed class CompiledProfile(string url)
             // Firely adds these R5 Bundle invariants to every R4 Bundle definition before compiling (ADR 0006).
             foreach (var (key, expression) in AddedBundleInvariants)
             {
-                Root.Constraints.Add(new ConstraintRule(key, profiles.Compile(expression), NativeInvariants.Expressions.GetValueOrDefault(key) == expression
+                Root.Constraints.Add(new ConstraintRule(key, profiles.Compile(expression), NativeInvariants.Answers(key, expression)
                     ? ConstraintKind.Native : ConstraintKind.FhirPath));
             }
         }
@@ -342,7 +342,7 @@ internal sealed class ElementRule
                 "cpt-2" when expression == "value.empty() or system.exists()" => new ConstraintRule(key, null, ConstraintKind.ContactPointSystem),
                 "bdl-5" when expression == "resource.exists() or request.exists() or response.exists()" => new ConstraintRule(key, null, ConstraintKind.EntryHasContent),
                 "bdl-8" => new ConstraintRule(key, profiles.Compile(CorrectedBdl8), ConstraintKind.EntryFullUrl),
-                _ when NativeInvariants.Expressions.GetValueOrDefault(key) == expression => new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.Native),
+                _ when NativeInvariants.Answers(key, expression) => new ConstraintRule(key, profiles.Compile(expression), ConstraintKind.Native),
                 _ when expression.Contains("resolve()", StringComparison.Ordinal) ||
                        expression.Contains("%ucum", StringComparison.Ordinal) || expression.Contains("conformsTo(", StringComparison.Ordinal)
                     => new ConstraintRule(key, null, ConstraintKind.NotModelled),
