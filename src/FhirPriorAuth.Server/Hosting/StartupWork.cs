@@ -49,7 +49,10 @@ internal sealed class StartupWork(MigrationRunner migrations, SqlDialect databas
         await interactions.WarmUpAsync(ct);
         await _compiling;
         readiness.MarkReady();
-        log.LogInformation("FhirPriorAuth is ready");
+        // The collector's gen0 budget can only be set from the environment; where the machine hides its cache sizes the
+        // default is about 2 MB, a collection every request or so under load (ADR 0012).
+        log.LogInformation("FhirPriorAuth is ready; gen0 budget {Budget}",
+            Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "the runtime's default (DOTNET_GCgen0size is not set)");
 
         // Firely's own schemas are needed only for requests the fast path cannot prove (usually invalid ones): compiled
         // after the server is ready, so a start is not held up by them.
