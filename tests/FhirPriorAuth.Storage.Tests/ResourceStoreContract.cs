@@ -244,20 +244,23 @@ public abstract class ResourceStoreContract
     public async System.Threading.Tasks.Task GivenALargeResource_WhenStored_ThenItRoundTripsThroughCompression()
     {
         SkipUnlessAvailable();
-        var patient = Member(Unique("M"));
-        patient.Text = new Narrative { Status = Narrative.NarrativeStatus.Generated, Div = "<div xmlns=\"http://www.w3.org/1999/xhtml\">" + string.Concat(Enumerable.Repeat("<p>repeated text</p>", 500)) + "</div>" };
-        var created = await Fhir.CreateAsync("Patient", patient, null, default);
+        var created = await CreateLargePatientAsync();
         var read = await Store.ReadAsync("Patient", created.Resource.Id, null, default);
         Assert.Equal(created.Resource.Json.ToArray(), read!.Json.ToArray());
+    }
+
+    private Task<WriteResult> CreateLargePatientAsync()
+    {
+        var patient = Member(Unique("M"));
+        patient.Text = new Narrative { Status = Narrative.NarrativeStatus.Generated, Div = "<div xmlns=\"http://www.w3.org/1999/xhtml\">" + string.Concat(Enumerable.Repeat("<p>repeated text</p>", 500)) + "</div>" };
+        return Fhir.CreateAsync("Patient", patient, null, default);
     }
 
     [SkippableFact]
     public async System.Threading.Tasks.Task GivenABodyStoredBrotliCompressed_WhenRead_ThenItStillComesBack()
     {
         SkipUnlessAvailable();
-        var patient = Member(Unique("M"));
-        patient.Text = new Narrative { Status = Narrative.NarrativeStatus.Generated, Div = "<div xmlns=\"http://www.w3.org/1999/xhtml\">" + string.Concat(Enumerable.Repeat("<p>older text</p>", 200)) + "</div>" };
-        var created = await Fhir.CreateAsync("Patient", patient, null, default);
+        var created = await CreateLargePatientAsync();
         var json = created.Resource.Json.ToArray();
         await using (var connection = await Store.Dialect.OpenAsync(default))
         {
