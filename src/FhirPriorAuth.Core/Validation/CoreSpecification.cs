@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Xml;
 using Hl7.Fhir.Model;
@@ -32,9 +33,18 @@ internal sealed class CoreSpecification : IAsyncResourceResolver
     /// <summary>An index over <paramref name="zipPath"/>, kept in <paramref name="cacheDirectory"/> between processes (null: not kept).</summary>
     internal CoreSpecification(string zipPath, string? cacheDirectory) => _byUrl = new(() => Load(zipPath, cacheDirectory));
 
-    /// <summary>The one index of the process (it is immutable); built on first use, or read from the user's temporary directory.</summary>
-    public static CoreSpecification Shared { get; } =
-        new(Path.Combine(AppContext.BaseDirectory, "specification.zip"), Path.Combine(Path.GetTempPath(), "fhirpriorauth"));
+    private static readonly string Zip = Path.Combine(AppContext.BaseDirectory, "specification.zip");
+    private static readonly ConcurrentDictionary<string, CoreSpecification> ByCacheDirectory = new(StringComparer.Ordinal);
+
+    /// <summary>The directory the index is kept in unless configured: <c>fhirpriorauth</c> in the temporary directory.</summary>
+    public static string DefaultCacheDirectory { get; } = Path.Combine(Path.GetTempPath(), "fhirpriorauth");
+
+    /// <summary>The process's index (it is immutable), kept in the default cache directory; built or read on first use.</summary>
+    public static CoreSpecification Shared => For(DefaultCacheDirectory);
+
+    /// <summary>The process's index kept in <paramref name="cacheDirectory"/>: one per directory.</summary>
+    public static CoreSpecification For(string cacheDirectory) =>
+        ByCacheDirectory.GetOrAdd(Path.GetFullPath(cacheDirectory), directory => new CoreSpecification(Zip, directory));
 
     /// <summary>How many definitions the index holds.</summary>
     internal int Count => _byUrl.Value.Count;

@@ -109,10 +109,12 @@ public sealed class FirelyPasValidator : IPasValidator
     private readonly Dictionary<PasVersion, Lazy<PasProfiles>> _profiles;
 
     /// <summary>Checks that every package is present now (so a missing one stops the start); loads them on first use.</summary>
-    public FirelyPasValidator(FhirPackageLocator locator)
+    /// <param name="locator">Where the IG packages are.</param>
+    /// <param name="cacheDirectory">Where the core definitions' index is kept between processes (default: the temporary directory).</param>
+    public FirelyPasValidator(FhirPackageLocator locator, string? cacheDirectory = null)
     {
         locator.RequireAll(Enum.GetValues<PasVersion>().SelectMany(PasProfiles.RequiredPackages).Distinct());
-        var core = CoreSpecification.Shared;
+        var core = CoreSpecification.For(cacheDirectory ?? CoreSpecification.DefaultCacheDirectory);
         _profiles = Enum.GetValues<PasVersion>().ToDictionary(v => v, v => new Lazy<PasProfiles>(() => new PasProfiles(v, locator, core)));
     }
 
