@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Storage;
 
 namespace FhirPriorAuth.Storage;
@@ -40,12 +41,8 @@ internal static class BodyCodec
         {
             return (json, None);
         }
-        var output = new MemoryStream(json.Length / 3);
-        using (var deflate = new DeflateStream(output, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            deflate.Write(json);
-        }
-        return output.Length <= json.Length * 4 / 5 ? (output.ToArray(), Deflate) : (json, None);
+        var packed = Deflated.Pack(json);
+        return packed.Length <= json.Length * 4 / 5 ? (packed, Deflate) : (json, None);
     }
 
     public static byte[] Decode(byte[] body, int compression)

@@ -1,4 +1,5 @@
 using System.Text;
+using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Validation;
 using FhirPriorAuth.Tests;
