@@ -3,46 +3,72 @@ using System.Data.Common;
 namespace FhirPriorAuth.Storage;
 
 /// <summary>
-/// Group commit for a database with one writer (SQLite): concurrent write transactions queue up, and whoever holds the
-/// writer's turn runs everything queued in one transaction, each piece of work inside its own savepoint, with one
-/// durable commit for all. A piece that fails is rolled back alone and its caller gets its exception; a commit that
-/// fails fails every caller in the batch. Each caller returns only after its work is committed.
+/// Group commit for a database with one writer (SQLite): concurrent write transactions queue up, and the writer thread
+/// runs everything queued in one transaction, each piece of work inside its own savepoint, with one durable commit for
+/// all. A piece that fails is rolled back alone and its caller gets its exception; a commit that fails fails every caller
+/// in the batch. Each caller returns only after its work is committed.
 /// </summary>
 /// <remarks>
 /// Without it, concurrent writers take turns through SQLite's busy handler, which sleeps (up to 100 ms at a time)
 /// instead of waiting for the lock to be released, and every request pays for its own WAL sync.
+/// The writer is a thread of its own, not a pool thread taking a turn: SQLite's calls block (the sync above all), and
+/// a blocked pool thread left a core idle while requests waited to be validated; and a thread that mostly sleeps is
+/// scheduled as soon as it wakes, where a pool thread that had been validating waited behind the others for a core,
+/// holding up every caller in its batch (docs/performance.md, "Sixth pass"). It exits when no work has come for a while.
 /// </remarks>
-internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> open)
+internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> open, TimeSpan? idleExit = null)
 {
-    private readonly SemaphoreSlim _turn = new(1, 1);
+    private readonly TimeSpan _idleExit = idleExit ?? TimeSpan.FromSeconds(10);
     private readonly Lock _queueLock = new();
+    private readonly SemaphoreSlim _queued = new(0);
     private List<Work> _queue = [];
+    private bool _writing;
 
-    public async Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
+    public Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
     {
         var item = new Work<T>(work);
         lock (_queueLock)
         {
             _queue.Add(item);
-        }
-        await _turn.WaitAsync(CancellationToken.None);
-        try
-        {
-            if (!item.Done)
+            if (!_writing)
             {
-                List<Work> batch;
-                lock (_queueLock)
-                {
-                    (batch, _queue) = (_queue, []);
-                }
-                await CommitAsync(batch);
+                _writing = true;
+                new Thread(Write) { IsBackground = true, Name = "SQLite writer" }.Start();
             }
         }
-        finally
+        _queued.Release();
+        return item.Completion.Task.WaitAsync(ct);
+    }
+
+    private void Write()
+    {
+        while (true)
         {
-            _turn.Release();
+            if (!_queued.Wait(_idleExit))
+            {
+                lock (_queueLock)
+                {
+                    // Work queued between the timeout and this lock is still counted by the semaphore: keep going.
+                    if (_queue.Count == 0)
+                    {
+                        _writing = false;
+                        return;
+                    }
+                }
+                continue;
+            }
+            List<Work> batch;
+            lock (_queueLock)
+            {
+                (batch, _queue) = (_queue, []);
+            }
+            if (batch.Count == 0)
+            {
+                continue; // Taken with an earlier batch; the semaphore counted each piece.
+            }
+            // SQLite's driver completes its async calls synchronously, so this blocks only this thread.
+            CommitAsync(batch).GetAwaiter().GetResult();
         }
-        return await item.Completion.Task.WaitAsync(ct);
     }
 
     private async Task CommitAsync(List<Work> batch)

@@ -49,3 +49,30 @@ public sealed class SqliteGroupCommitTests(SqliteDatabase database) : IClassFixt
         Assert.Equal(10_000, await connection.ExecuteScalarAsync<int>("PRAGMA wal_autocheckpoint"));
     }
 }
+
+/// <summary>The writer is a thread of its own, started with the first write and again after it has been idle.</summary>
+public sealed class GroupCommitWriterTests(SqliteDatabase database) : IClassFixture<SqliteDatabase>
+{
+    [Fact]
+    public async Task WorkRunsOnTheWritersOwnThread_AndAWriterThatLeftWhenIdleIsStartedAgain()
+    {
+        var commit = new GroupCommit(database.Store.Dialect.OpenAsync, idleExit: TimeSpan.FromSeconds(1));
+        var threads = new List<Thread>();
+        Task<int> Write(int i) => commit.RunAsync((_, _) =>
+        {
+            threads.Add(Thread.CurrentThread);
+            return Task.FromResult(i);
+        }, default);
+
+        Assert.Equal(1, await Write(1));
+        Assert.Equal(2, await Write(2));
+        Assert.False(threads[0].IsThreadPoolThread);
+        Assert.Equal("SQLite writer", threads[0].Name);
+        Assert.Same(threads[0], threads[1]);
+
+        Assert.True(threads[0].Join(TimeSpan.FromSeconds(10)), "the idle writer did not exit");
+        Assert.Equal(3, await Write(3));
+        Assert.NotSame(threads[0], threads[2]);
+        Assert.Equal("SQLite writer", threads[2].Name);
+    }
+}
