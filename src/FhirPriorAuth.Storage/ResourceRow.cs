@@ -28,6 +28,9 @@ internal sealed class ResourceRow
 /// are not worth the CPU. Deflate at its fastest level took 30 µs for a 25 KB request against 480 µs for Brotli at
 /// quality 1, for output a fifth larger (docs/performance.md). Rows written Brotli-compressed before still read.
 /// </summary>
+/// <summary>A body as stored: its bytes and how they are compressed.</summary>
+internal readonly record struct EncodedBody(byte[]? Body, int Compression);
+
 internal static class BodyCodec
 {
     public const int None = 0;
@@ -35,14 +38,17 @@ internal static class BodyCodec
     public const int Deflate = 2;
     private const int MinimumSize = 1024;
 
-    public static (byte[] Body, int Compression) Encode(byte[] json)
+    /// <summary>A version's body as stored; a deletion has none.</summary>
+    public static EncodedBody Encode(ResourceWrite write) => write.Json is { } json ? Encode(json) : new EncodedBody(null, None);
+
+    public static EncodedBody Encode(byte[] json)
     {
         if (json.Length < MinimumSize)
         {
-            return (json, None);
+            return new EncodedBody(json, None);
         }
         var packed = Deflated.Pack(json);
-        return packed.Length <= json.Length * 4 / 5 ? (packed, Deflate) : (json, None);
+        return packed.Length <= json.Length * 4 / 5 ? new EncodedBody(packed, Deflate) : new EncodedBody(json, None);
     }
 
     public static byte[] Decode(byte[] body, int compression)

@@ -96,11 +96,12 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         {
             throw new ArgumentException("Only submissions that open a new authorization can be saved together.", nameof(submissions));
         }
+        var encoded = submissions.Select(EncodedSubmission.Of).ToList();
         await resources.RetryTransientAsync(() => Dialect.WriteAsync(async (connection, tx) =>
         {
-            foreach (var submission in submissions)
+            foreach (var (submission, bodies) in submissions.Zip(encoded))
             {
-                if (!await WriteAsync(connection, tx, submission, ct))
+                if (!await WriteAsync(connection, tx, submission, bodies, ct))
                 {
                     throw new InvalidOperationException($"Submission {submission.Id} was already saved.");
                 }
@@ -115,7 +116,8 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
 
     private async Task<bool> SaveOnceAsync(SubmissionRecord submission, CancellationToken ct)
     {
-        if (!await Dialect.WriteAsync((connection, tx) => WriteAsync(connection, tx, submission, ct), ct))
+        var encoded = EncodedSubmission.Of(submission);
+        if (!await Dialect.WriteAsync((connection, tx) => WriteAsync(connection, tx, submission, encoded, ct), ct))
         {
             return false;
         }
@@ -127,24 +129,22 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     /// Writes a submission with its authorization, keys, decisions, resources and work; false, having written nothing, when
     /// it was saved before (its first statement claims the idempotency key).
     /// </summary>
-    private async Task<bool> WriteAsync(DbConnection connection, DbTransaction tx, SubmissionRecord submission, CancellationToken ct)
+    private async Task<bool> WriteAsync(DbConnection connection, DbTransaction tx, SubmissionRecord submission, EncodedSubmission encoded, CancellationToken ct)
     {
         var authorization = submission.Authorization;
-        var (request, requestCompression) = BodyCodec.Encode(submission.RequestBundle);
-        var (response, responseCompression) = BodyCodec.Encode(submission.ResponseBundle);
         try
         {
             await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertSubmission, new
             {
                 submission.Id,
                 authorization.Number,
-                Hash = Hash(submission.IdempotencyKey),
+                encoded.Hash,
                 BundleIdentifier = submission.BundleIdentifier?.ToString(),
                 ReceivedAt = submission.ReceivedAt.UtcTicks,
-                RequestBody = request,
-                RequestCompression = requestCompression,
-                ResponseBody = response,
-                ResponseCompression = responseCompression,
+                RequestBody = encoded.Request.Body,
+                RequestCompression = encoded.Request.Compression,
+                ResponseBody = encoded.Response.Body,
+                ResponseCompression = encoded.Response.Compression,
                 Warnings = submission.Warnings.Count == 0 ? null : string.Join("\n", submission.Warnings),
                 submission.Kind,
             }, tx, cancellationToken: ct));
@@ -166,7 +166,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
             UpdatedAt = authorization.UpdatedAt.UtcTicks,
             RowVersion = expected + 1,
             ExpectedRowVersion = expected,
-            Detail = JsonSerializer.Serialize(authorization, DetailOptions),
+            encoded.Detail,
         };
         if (submission.IsNewAuthorization)
         {
@@ -201,15 +201,29 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         {
             await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertItemDecision, decisions, tx, cancellationToken: ct));
         }
-        foreach (var write in submission.Resources)
+        for (var i = 0; i < submission.Resources.Count; i++)
         {
-            await resources.WriteAsync(connection, tx, write, ct);
+            await resources.WriteAsync(connection, tx, submission.Resources[i], encoded.Resources[i], ct);
         }
         await SqlWorkQueue.InsertAsync(Dialect, connection, tx, submission.WorkToSave, submission.ReceivedAt, ct);
         return true;
     }
 
     private static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    /// <summary>
+    /// What a submission's rows hold that takes CPU to make (deflated bodies, the detail JSON, the key's hash), made by the
+    /// caller before the transaction: on SQLite the transaction runs on the one writer thread everyone waits for.
+    /// </summary>
+    private sealed record EncodedSubmission(string Hash, EncodedBody Request, EncodedBody Response, string Detail, IReadOnlyList<EncodedBody> Resources)
+    {
+        public static EncodedSubmission Of(SubmissionRecord submission) => new(
+            SqlAuthorizationStore.Hash(submission.IdempotencyKey),
+            BodyCodec.Encode(submission.RequestBundle),
+            BodyCodec.Encode(submission.ResponseBundle),
+            JsonSerializer.Serialize(submission.Authorization, DetailOptions),
+            submission.Resources.Select(BodyCodec.Encode).ToList());
+    }
 
     private sealed class BodyRow
     {

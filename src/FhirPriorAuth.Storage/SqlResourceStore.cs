@@ -63,19 +63,26 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
         }
     }
 
-    private Task<IReadOnlyList<WriteResult>> CommitOnceAsync(IReadOnlyList<ResourceWrite> changes, CancellationToken ct) =>
-        dialect.WriteAsync<IReadOnlyList<WriteResult>>(async (connection, tx) =>
+    private Task<IReadOnlyList<WriteResult>> CommitOnceAsync(IReadOnlyList<ResourceWrite> changes, CancellationToken ct)
+    {
+        var bodies = changes.Select(BodyCodec.Encode).ToList();
+        return dialect.WriteAsync<IReadOnlyList<WriteResult>>(async (connection, tx) =>
         {
             var results = new List<WriteResult>(changes.Count);
-            foreach (var write in changes)
+            for (var i = 0; i < changes.Count; i++)
             {
-                results.Add(await WriteAsync(connection, tx, write, ct));
+                results.Add(await WriteAsync(connection, tx, changes[i], bodies[i], ct));
             }
             return results;
         }, ct);
+    }
 
-    /// <summary>Writes one version inside the caller's transaction (the authorization store writes resources with its own rows).</summary>
-    internal async Task<WriteResult> WriteAsync(DbConnection connection, DbTransaction tx, ResourceWrite write, CancellationToken ct)
+    /// <summary>
+    /// Writes one version inside the caller's transaction (the authorization store writes resources with its own rows).
+    /// The body comes encoded (<see cref="BodyCodec.Encode(ResourceWrite)"/>): deflating is done before the transaction,
+    /// off SQLite's one writer.
+    /// </summary>
+    internal async Task<WriteResult> WriteAsync(DbConnection connection, DbTransaction tx, ResourceWrite write, EncodedBody encoded, CancellationToken ct)
     {
         if (write.IfNoneExist is { } criteria)
         {
@@ -102,7 +109,6 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
                 new { Type = write.ResourceType, Id = write.Id }, tx, cancellationToken: ct));
         }
 
-        var (body, compression) = write.Json is null ? (null, BodyCodec.None) : BodyCodec.Encode(write.Json);
         long surrogateId;
         try
         {
@@ -113,8 +119,8 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
                 write.Version,
                 LastUpdated = write.LastUpdated.UtcTicks,
                 IsDeleted = write.Json is null,
-                Compression = compression,
-                Body = body,
+                encoded.Compression,
+                encoded.Body,
             }, tx, cancellationToken: ct));
         }
         catch (DbException e) when (dialect.IsUniqueViolation(e))

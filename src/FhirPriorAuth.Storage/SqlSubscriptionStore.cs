@@ -14,7 +14,7 @@ public sealed class SqlSubscriptionStore(SqlResourceStore resources) : ISubscrip
     public Task<WriteResult> SaveAsync(ResourceWrite subscription, SubscriptionDelivery delivery, CancellationToken ct) =>
         resources.RetryTransientAsync(() => Dialect.WriteAsync(async (connection, tx) =>
         {
-            var result = await resources.WriteAsync(connection, tx, subscription, ct);
+            var result = await resources.WriteAsync(connection, tx, subscription, BodyCodec.Encode(subscription), ct);
             var row = Row(delivery);
             if (await connection.ExecuteAsync(new CommandDefinition(Dialect.UpdateSubscriptionDelivery, row, tx, cancellationToken: ct)) == 0)
             {
