@@ -14,7 +14,8 @@ namespace FhirPriorAuth.Storage;
 /// The writer is a thread of its own, not a pool thread taking a turn: SQLite's calls block (the sync above all), and
 /// a blocked pool thread left a core idle while requests waited to be validated; and a thread that mostly sleeps is
 /// scheduled as soon as it wakes, where a pool thread that had been validating waited behind the others for a core,
-/// holding up every caller in its batch (docs/performance.md, "Sixth pass"). It exits when no work has come for a while.
+/// holding up every caller in its batch (docs/performance.md, "Sixth pass"). It keeps its connection, and so the pages
+/// it has cached, from batch to batch, and exits (closing it) when no work has come for a while.
 /// </remarks>
 internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> open, TimeSpan? idleExit = null)
 {
@@ -42,6 +43,19 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
 
     private void Write()
     {
+        DbConnection? connection = null;
+        try
+        {
+            Write(ref connection);
+        }
+        finally
+        {
+            connection?.Dispose();
+        }
+    }
+
+    private void Write(ref DbConnection? connection)
+    {
         while (true)
         {
             if (!_queued.Wait(_idleExit))
@@ -67,16 +81,17 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
                 continue; // Taken with an earlier batch; the semaphore counted each piece.
             }
             // SQLite's driver completes its async calls synchronously, so this blocks only this thread.
-            CommitAsync(batch).GetAwaiter().GetResult();
+            connection = CommitAsync(batch, connection).GetAwaiter().GetResult();
         }
     }
 
-    private async Task CommitAsync(List<Work> batch)
+    /// <summary>Commits a batch on the writer's connection (opened when there is none); returns it, or null when it failed.</summary>
+    private async Task<DbConnection?> CommitAsync(List<Work> batch, DbConnection? connection)
     {
         try
         {
             // Work that was queued is run even if its caller gave up: the caller may only have stopped listening.
-            await using var connection = await open(CancellationToken.None);
+            connection ??= await open(CancellationToken.None);
             await using var tx = await connection.BeginTransactionAsync();
             foreach (var work in batch)
             {
@@ -100,11 +115,15 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
             {
                 work.Fail(e);
             }
+            // A connection a commit failed on may be in any state: the next batch opens a fresh one.
+            connection?.Dispose();
+            connection = null;
         }
         foreach (var work in batch)
         {
             work.Finish();
         }
+        return connection;
     }
 
     private abstract class Work

@@ -15,7 +15,7 @@ public sealed class SqliteDialect : SqlDialect
     public SqliteDialect(string connectionString)
     {
         _connectionString = connectionString;
-        _writer = new GroupCommit(OpenAsync);
+        _writer = new GroupCommit(OpenWriterAsync);
     }
 
     private readonly string _connectionString;
@@ -39,6 +39,24 @@ public sealed class SqliteDialect : SqlDialect
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
     }
+
+    /// <summary>
+    /// The group commit's own connection, kept from batch to batch, with a larger page cache than SQLite's 2 MB: a
+    /// submission inserts about 70 index rows at random places, and with the default cache each read the index pages
+    /// above them back from the file (about 130 read calls per submission; 56 with 8 MB, for 25-30 MB more RSS than the
+    /// default; 42 with 32 MB, which took RSS to the 400 MB target).
+    /// </summary>
+    internal async Task<DbConnection> OpenWriterAsync(CancellationToken ct)
+    {
+        var connection = await OpenAsync(ct);
+        using var cache = connection.CreateCommand();
+        cache.CommandText = $"PRAGMA cache_size = -{WriterCacheKiB};";
+        await cache.ExecuteNonQueryAsync(ct);
+        return connection;
+    }
+
+    /// <summary>The writer connection's page cache, in KiB.</summary>
+    internal const int WriterCacheKiB = 8192;
 
     /// <inheritdoc />
     /// <remarks>

@@ -48,6 +48,28 @@ public sealed class SqliteGroupCommitTests(SqliteDatabase database) : IClassFixt
         Assert.Equal(2, await connection.ExecuteScalarAsync<int>("PRAGMA temp_store")); // MEMORY
         Assert.Equal(10_000, await connection.ExecuteScalarAsync<int>("PRAGMA wal_autocheckpoint"));
     }
+
+    [Fact]
+    public async Task TheWriter_KeepsOneConnectionWithALargerPageCache_AndReplacesItAfterAFailedCommit()
+    {
+        var dialect = database.Store.Dialect;
+        Task<(DbConnection Connection, int Cache)> Writer() => dialect.WriteAsync(async (connection, tx) =>
+            (connection, await connection.ExecuteScalarAsync<int>("PRAGMA cache_size", transaction: tx)), default);
+
+        var first = await Writer();
+        Assert.Equal(-SqliteDialect.WriterCacheKiB, first.Cache);
+        Assert.Same(first.Connection, (await Writer()).Connection);
+        await using (var reader = await dialect.OpenAsync(default))
+        {
+            Assert.Equal(-2000, await reader.ExecuteScalarAsync<int>("PRAGMA cache_size")); // SQLite's default
+        }
+
+        // A commit that fails (here: its transaction was taken away) costs the writer its connection, not its service.
+        await Assert.ThrowsAnyAsync<Exception>(() => dialect.WriteAsync((_, tx) => { tx.Rollback(); return Task.FromResult(0); }, default));
+        var after = await Writer();
+        Assert.NotSame(first.Connection, after.Connection);
+        Assert.Equal(-SqliteDialect.WriterCacheKiB, after.Cache);
+    }
 }
 
 /// <summary>The writer is a thread of its own, started with the first write and again after it has been idle.</summary>
