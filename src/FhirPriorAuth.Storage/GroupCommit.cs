@@ -130,8 +130,6 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
     {
         private Exception? _error;
 
-        public bool Done { get; protected set; }
-
         public abstract Task RunAsync(DbConnection connection, DbTransaction tx);
 
         /// <summary>Only the first failure counts: work rolled back stays failed when the commit fails too.</summary>
@@ -152,7 +150,6 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
 
         protected override void Complete(Exception? error)
         {
-            Done = true;
             if (error is null)
             {
                 Completion.SetResult(_result!);

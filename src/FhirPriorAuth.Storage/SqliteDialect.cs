@@ -42,9 +42,9 @@ public sealed class SqliteDialect : SqlDialect
 
     /// <summary>
     /// The group commit's own connection, kept from batch to batch, with a larger page cache than SQLite's 2 MB: a
-    /// submission inserts about 70 index rows at random places, and with the default cache each read the index pages
-    /// above them back from the file (about 130 read calls per submission; 56 with 8 MB, for 25-30 MB more RSS than the
-    /// default; 42 with 32 MB, which took RSS to the 400 MB target).
+    /// submission inserts about 70 index rows at random places, and with the default cache the writer read most of the
+    /// pages on their way back from the file: about 130 read calls per submission, 55 with 8 MB (RSS no higher in our
+    /// runs), 42 with 32 MB (which took RSS to the 400 MB target; docs/performance.md, "Sixth pass").
     /// </summary>
     internal async Task<DbConnection> OpenWriterAsync(CancellationToken ct)
     {
