@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Formats.Tar;
 using System.IO.Compression;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using FhirPriorAuth.Core.Fhir;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
