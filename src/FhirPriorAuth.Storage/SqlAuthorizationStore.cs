@@ -134,7 +134,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         var authorization = submission.Authorization;
         try
         {
-            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertSubmission, new
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertSubmission, Dialect.Row(new
             {
                 submission.Id,
                 authorization.Number,
@@ -147,7 +147,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
                 ResponseCompression = encoded.Response.Compression,
                 Warnings = submission.Warnings.Count == 0 ? null : string.Join("\n", submission.Warnings),
                 submission.Kind,
-            }, tx, cancellationToken: ct));
+            }), tx, cancellationToken: ct));
         }
         catch (DbException e) when (Dialect.IsUniqueViolation(e))
         {
@@ -170,9 +170,9 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         };
         if (submission.IsNewAuthorization)
         {
-            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertAuthorization, row, tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertAuthorization, Dialect.Row(row), tx, cancellationToken: ct));
         }
-        else if (await connection.ExecuteAsync(new CommandDefinition(Dialect.UpdateAuthorization, row, tx, cancellationToken: ct)) == 0)
+        else if (await connection.ExecuteAsync(new CommandDefinition(Dialect.UpdateAuthorization, Dialect.Row(row), tx, cancellationToken: ct)) == 0)
         {
             throw new VersionConflictException("PriorAuthorization", authorization.Number, expected, -1);
         }
@@ -183,7 +183,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
             .Distinct().Select(k => new { Kind = k.Item1, Key = k.Item2, authorization.Number }).ToList();
         if (keys.Count > 0)
         {
-            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertAuthorizationKey, keys, tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertAuthorizationKey, Dialect.Rows(keys), tx, cancellationToken: ct));
         }
         var decisions = submission.Decisions.Select(d => new
         {
@@ -199,7 +199,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         }).ToList();
         if (decisions.Count > 0)
         {
-            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertItemDecision, decisions, tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertItemDecision, Dialect.Rows(decisions), tx, cancellationToken: ct));
         }
         for (var i = 0; i < submission.Resources.Count; i++)
         {

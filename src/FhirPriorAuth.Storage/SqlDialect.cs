@@ -46,6 +46,15 @@ public abstract class SqlDialect
     }
 
     /// <summary>
+    /// Dapper parameters for one row of a frequent write. Dapper's own by default: for SQL Server it sizes strings so that
+    /// plans are reused.
+    /// </summary>
+    public virtual object Row<T>(T row) where T : notnull => row;
+
+    /// <summary>Dapper parameters for rows written by one statement each, as <see cref="Row{T}"/> does for one.</summary>
+    public virtual object Rows<T>(IEnumerable<T> rows) where T : notnull => rows;
+
+    /// <summary>
     /// Text after an index table's alias in a search's per-row probe, to make the probe look rows up by surrogate id.
     /// Empty by default: a planner with histograms chooses well on its own.
     /// </summary>

@@ -112,7 +112,7 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
         long surrogateId;
         try
         {
-            surrogateId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(dialect.InsertResource, new
+            surrogateId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(dialect.InsertResource, dialect.Row(new
             {
                 Type = write.ResourceType,
                 Id = write.Id,
@@ -121,7 +121,7 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
                 IsDeleted = write.Json is null,
                 encoded.Compression,
                 encoded.Body,
-            }, tx, cancellationToken: ct));
+            }), tx, cancellationToken: ct));
         }
         catch (DbException e) when (dialect.IsUniqueViolation(e))
         {
@@ -188,7 +188,7 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
             var rows = write.Index.OfType<T>().Select(row).ToList();
             if (rows.Count > 0)
             {
-                await connection.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct));
+                await connection.ExecuteAsync(new CommandDefinition(sql, dialect.Rows(rows), tx, cancellationToken: ct));
             }
         }
         var lastUpdated = write.LastUpdated.UtcTicks;

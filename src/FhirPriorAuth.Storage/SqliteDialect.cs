@@ -55,6 +55,12 @@ public sealed class SqliteDialect : SqlDialect
         return connection;
     }
 
+    /// <inheritdoc />
+    public override object Row<T>(T row) => new PrefixedParameters(row);
+
+    /// <inheritdoc />
+    public override object Rows<T>(IEnumerable<T> rows) => rows.Select(r => new PrefixedParameters(r)).ToList();
+
     /// <summary>The writer connection's page cache, in KiB.</summary>
     internal const int WriterCacheKiB = 8192;
 
