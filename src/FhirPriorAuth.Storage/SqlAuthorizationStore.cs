@@ -145,13 +145,17 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
                 RequestCompression = encoded.Request.Compression,
                 ResponseBody = encoded.Response.Body,
                 ResponseCompression = encoded.Response.Compression,
-                Warnings = submission.Warnings.Count == 0 ? null : string.Join("\n", submission.Warnings),
+                encoded.WarningsHash,
                 submission.Kind,
             }), tx, cancellationToken: ct));
         }
         catch (DbException e) when (Dialect.IsUniqueViolation(e))
         {
             return false;
+        }
+        if (encoded.Warnings is not null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertWarningSet, Dialect.Row(new { encoded.WarningsHash, encoded.Warnings }), tx, cancellationToken: ct));
         }
 
         var expected = authorization.RowVersion;
@@ -215,14 +219,21 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     /// What a submission's rows hold that takes CPU to make (deflated bodies, the detail JSON, the key's hash), made by the
     /// caller before the transaction: on SQLite the transaction runs on the one writer thread everyone waits for.
     /// </summary>
-    private sealed record EncodedSubmission(string Hash, EncodedBody Request, EncodedBody Response, string Detail, IReadOnlyList<EncodedBody> Resources)
+    private sealed record EncodedSubmission(string Hash, EncodedBody Request, EncodedBody Response, string Detail,
+        IReadOnlyList<EncodedBody> Resources, string? Warnings, string? WarningsHash)
     {
-        public static EncodedSubmission Of(SubmissionRecord submission) => new(
-            SqlAuthorizationStore.Hash(submission.IdempotencyKey),
-            BodyCodec.Encode(submission.RequestBundle),
-            BodyCodec.Encode(submission.ResponseBundle),
-            JsonSerializer.Serialize(submission.Authorization, DetailOptions),
-            submission.Resources.Select(BodyCodec.Encode).ToList());
+        public static EncodedSubmission Of(SubmissionRecord submission)
+        {
+            var warnings = submission.Warnings.Count == 0 ? null : string.Join("\n", submission.Warnings);
+            return new(
+                SqlAuthorizationStore.Hash(submission.IdempotencyKey),
+                BodyCodec.Encode(submission.RequestBundle),
+                BodyCodec.Encode(submission.ResponseBundle),
+                JsonSerializer.Serialize(submission.Authorization, DetailOptions),
+                submission.Resources.Select(BodyCodec.Encode).ToList(),
+                warnings,
+                warnings is null ? null : SqlAuthorizationStore.Hash(warnings));
+        }
     }
 
     private sealed class BodyRow

@@ -155,8 +155,13 @@ public abstract class SqlDialect
 
     /// <summary>Claims a submission's idempotency key and stores it; fails on the unique key for a replay.</summary>
     public virtual string InsertSubmission =>
-        "INSERT INTO Submission (submission_id, authorization_number, idempotency_hash, bundle_identifier, received_at, request_body, request_compression, response_body, response_compression, warnings, kind) " +
-        "VALUES (@Id, @Number, @Hash, @BundleIdentifier, @ReceivedAt, @RequestBody, @RequestCompression, @ResponseBody, @ResponseCompression, @Warnings, @Kind)";
+        "INSERT INTO Submission (submission_id, authorization_number, idempotency_hash, bundle_identifier, received_at, request_body, request_compression, response_body, response_compression, warnings_hash, kind) " +
+        "VALUES (@Id, @Number, @Hash, @BundleIdentifier, @ReceivedAt, @RequestBody, @RequestCompression, @ResponseBody, @ResponseCompression, @WarningsHash, @Kind)";
+
+    /// <summary>Stores a set of warnings under its hash, unless it is stored already.</summary>
+    public virtual string InsertWarningSet =>
+        "INSERT INTO WarningSet (warnings_hash, warnings) SELECT @WarningsHash, @Warnings " +
+        "WHERE NOT EXISTS (SELECT 1 FROM WarningSet WHERE warnings_hash = @WarningsHash)";
 
     /// <summary>An authorization's steps, oldest first.</summary>
     public virtual string ReadSteps =>

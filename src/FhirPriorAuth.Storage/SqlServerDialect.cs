@@ -75,6 +75,12 @@ public sealed class SqlServerDialect : SqlDialect
         "inserted.failing_since AS FailingSince, inserted.last_error AS LastError;";
 
     /// <inheritdoc />
+    /// <remarks>The key-range lock makes replicas storing the same new set at once wait, not fail on the key.</remarks>
+    public override string InsertWarningSet =>
+        "INSERT INTO WarningSet (warnings_hash, warnings) SELECT @WarningsHash, @Warnings " +
+        "WHERE NOT EXISTS (SELECT 1 FROM WarningSet WITH (UPDLOCK, HOLDLOCK) WHERE warnings_hash = @WarningsHash)";
+
+    /// <inheritdoc />
     public override string CreateSchemaVersionTable =>
         "IF OBJECT_ID(N'dbo.SchemaVersion', N'U') IS NULL " +
         "CREATE TABLE dbo.SchemaVersion (version INT NOT NULL PRIMARY KEY, name NVARCHAR(200) NOT NULL, applied_at NVARCHAR(40) NOT NULL)";

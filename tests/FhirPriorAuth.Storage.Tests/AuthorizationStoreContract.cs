@@ -21,7 +21,8 @@ public abstract class AuthorizationStoreContract
 
     private ResourceInteractions Fhir => new(Store, SearchParameterRegistry.Default, TimeProvider.System);
 
-    private SubmissionRecord Submission(AuthorizationRecord authorization, string key, bool isNew, int claimResponseVersion, byte[]? responseBody = null)
+    private SubmissionRecord Submission(AuthorizationRecord authorization, string key, bool isNew, int claimResponseVersion, byte[]? responseBody = null,
+        IReadOnlyList<string>? warnings = null)
     {
         var response = new ClaimResponse
         {
@@ -36,7 +37,7 @@ public abstract class AuthorizationStoreContract
         var write = Fhir.PrepareWrite(response, authorization.ClaimResponseId, claimResponseVersion, claimResponseVersion - 1);
         var decision = new ItemDecision(1, ReviewAction.Approved, "Approved.", null, "p", "1", "r");
         return new SubmissionRecord(Guid.NewGuid().ToString("N"), key, new IdentifierKey("urn:test", key), DateTimeOffset.UtcNow,
-            authorization, isNew, [decision], [write], Encoding.UTF8.GetBytes("{}"), responseBody ?? Encoding.UTF8.GetBytes($"{{\"v\":{claimResponseVersion}}}"), ["a warning"]);
+            authorization, isNew, [decision], [write], Encoding.UTF8.GetBytes("{}"), responseBody ?? Encoding.UTF8.GetBytes($"{{\"v\":{claimResponseVersion}}}"), warnings ?? ["a warning"]);
     }
 
     private static AuthorizationRecord NewAuthorization(string member, string provider) => new()
@@ -88,6 +89,32 @@ public abstract class AuthorizationStoreContract
         await using var connection = await Store.Dialect.OpenAsync(default);
         var stored = await connection.QuerySingleAsync<byte[]>("SELECT response_body FROM Submission WHERE submission_id = @Id", new { submission.Id });
         Assert.True(stored.Length < json.Length / 4, $"{stored.Length} bytes stored for {json.Length}");
+    }
+
+    [SkippableFact]
+    public async Task WarningsLikeAnEarlierSubmissions_AreStoredOnce_AndFoundByTheirHash()
+    {
+        SkipUnlessAvailable();
+        var marker = Guid.NewGuid().ToString("N");
+        string[] warnings = [$"Organization.type: value set {marker} is not available; codes not checked", "Encounter.type: codes not checked"];
+        var first = Submission(NewAuthorization(marker, "1234567893"), Guid.NewGuid().ToString("N"), isNew: true, 1, warnings: warnings);
+        var second = Submission(NewAuthorization(marker, "1234567893"), Guid.NewGuid().ToString("N"), isNew: true, 1, warnings: warnings);
+        var other = Submission(NewAuthorization(marker, "1234567893"), Guid.NewGuid().ToString("N"), isNew: true, 1, warnings: [warnings[0]]);
+        var none = Submission(NewAuthorization(marker, "1234567893"), Guid.NewGuid().ToString("N"), isNew: true, 1, warnings: []);
+        foreach (var submission in new[] { first, second, other, none })
+        {
+            Assert.True(await Authorizations.SaveAsync(submission, default));
+        }
+
+        await using var connection = await Store.Dialect.OpenAsync(default);
+        var stored = (await connection.QueryAsync<(string Id, string? Warnings)>(
+            "SELECT s.submission_id, w.warnings FROM Submission s LEFT JOIN WarningSet w ON w.warnings_hash = s.warnings_hash " +
+            "WHERE s.submission_id IN @Ids", new { Ids = new[] { first.Id, second.Id, other.Id, none.Id } })).ToDictionary(r => r.Id, r => r.Warnings);
+        Assert.Equal(string.Join("\n", warnings), stored[first.Id]);
+        Assert.Equal(string.Join("\n", warnings), stored[second.Id]);
+        Assert.Equal(warnings[0], stored[other.Id]);
+        Assert.Null(stored[none.Id]);
+        Assert.Equal(2, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM WarningSet WHERE warnings LIKE @Pattern", new { Pattern = $"%{marker}%" }));
     }
 
     [SkippableFact]
