@@ -165,6 +165,28 @@ public sealed class PasSubmitTests(ServerHost server)
     }
 
     [Fact]
+    public async Task ConcurrentUpdatesOfOneAuthorization_AreEachDecidedFromTheStateBeforeThem()
+    {
+        var member = "M-" + Guid.NewGuid().ToString("N")[..8];
+        var initial = PasHttp.WithMember(PasHttp.Inferno("2.2.1", "claim_update_initial_submit_payload.json"), member);
+        var number = ((ClaimResponse)(await (await _client.Submit("2.2.1", initial)).AssertResponseBundle(initial)).Entry[0].Resource).PreAuthRef;
+
+        // Three different updates at once: decided from the same state, all but one conflict when saved and are decided
+        // again from the state the others left (a save is tried up to three times).
+        var update = PasHttp.WithMember(PasHttp.Inferno("2.2.1", "claim_update_add_item_submit_payload.json"), member);
+        var updates = Enumerable.Range(0, 3).Select(_ => PasHttp.Fresh(update)).ToList();
+        var responses = await Task.WhenAll(updates.Select(u => _client.Submit("2.2.1", u)));
+        var answers = new List<ClaimResponse>();
+        for (var i = 0; i < updates.Count; i++)
+        {
+            answers.Add((ClaimResponse)(await responses[i].AssertResponseBundle(updates[i])).Entry[0].Resource);
+        }
+
+        Assert.All(answers, a => Assert.Equal(number, a.PreAuthRef));
+        Assert.Equal(["2", "3", "4"], answers.Select(a => a.Meta.VersionId).Order());
+    }
+
+    [Fact]
     public async Task Replay_ReturnsTheStoredResponse_AndStoresNothingTwice()
     {
         var claimIdentifier = "REPLAY-" + Guid.NewGuid().ToString("N");
