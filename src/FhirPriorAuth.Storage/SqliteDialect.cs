@@ -55,14 +55,14 @@ public sealed class SqliteDialect : SqlDialect
         return connection;
     }
 
+    /// <summary>The writer connection's page cache, in KiB.</summary>
+    internal const int WriterCacheKiB = 8192;
+
     /// <inheritdoc />
     public override object Row<T>(T row) => new PrefixedParameters(row);
 
     /// <inheritdoc />
     public override object Rows<T>(IEnumerable<T> rows) => rows.Select(r => new PrefixedParameters(r)).ToList();
-
-    /// <summary>The writer connection's page cache, in KiB.</summary>
-    internal const int WriterCacheKiB = 8192;
 
     /// <inheritdoc />
     /// <remarks>
