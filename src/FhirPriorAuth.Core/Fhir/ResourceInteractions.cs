@@ -354,12 +354,40 @@ public sealed partial class ResourceInteractions(
         resource.Meta.LastUpdated = now;
         AccessLabels.Strip(resource);
         var index = _indexer.Extract(resource).ToList();
-        var labels = (access ?? []).Distinct().Order(StringComparer.Ordinal).ToList();
+        var labels = Labelled(index, access);
         AccessLabels.Apply(resource, labels);
-        index.AddRange(labels.Select(l => new TokenIndexValue(SearchParameterNames.Security, AccessLabels.System, l)));
         var json = FhirJson.ToBytes(resource);
         AccessLabels.Strip(resource);
         return new ResourceWrite(resource.TypeName, id, version, now, json, index, expectedCurrent, criteria);
+    }
+
+    /// <summary>
+    /// Prepares the first version of a resource a client sent, as <see cref="PrepareWrite"/> would, but with the JSON it
+    /// was sent in (<paramref name="asSent"/>: that JSON with the given id and meta), so the resource is neither copied nor
+    /// serialized, and is left as it was. Null when the sent JSON cannot stand in: then write a copy with PrepareWrite.
+    /// </summary>
+    public ResourceWrite? PrepareWriteAsSent(Resource resource, string id, IEnumerable<string> access, Func<string, Meta, byte[]?> asSent)
+    {
+        if (resource.Meta?.Security.Any(c => c.System == AccessLabels.System) == true)
+        {
+            return null; // labels the client set are stripped from a copy, and its index, by PrepareWrite
+        }
+        var now = Now();
+        var meta = (Meta?)resource.Meta?.DeepCopy() ?? new Meta();
+        meta.VersionId = "1";
+        meta.LastUpdated = now;
+        // The sent meta differs from the stored one only in what is not indexed: version, time and access labels.
+        var index = _indexer.Extract(resource).ToList();
+        AccessLabels.Apply(meta, Labelled(index, access));
+        return asSent(id, meta) is { } json ? new ResourceWrite(resource.TypeName, id, 1, now, json, index, 0) : null;
+    }
+
+    /// <summary>The access labels a write carries, in order, each added to its index rows as <c>_security</c>.</summary>
+    private static List<string> Labelled(List<IndexValue> index, IEnumerable<string>? access)
+    {
+        var labels = (access ?? []).Distinct().Order(StringComparer.Ordinal).ToList();
+        index.AddRange(labels.Select(l => new TokenIndexValue(SearchParameterNames.Security, AccessLabels.System, l)));
+        return labels;
     }
 
     // Milliseconds are what FHIR instants carry; truncating keeps the stored JSON and the indexed time equal.

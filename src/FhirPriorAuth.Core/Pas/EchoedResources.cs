@@ -80,6 +80,48 @@ internal sealed class EchoedResources
         return output.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// An entry's resource as sent, with the server's <paramref name="id"/> and <paramref name="meta"/> in place of the
+    /// sender's: what serializing the parsed resource with them says, without copying or serializing it (the stored copy
+    /// of a request's Claim). Null when the entry has no sent JSON, or extends its id (which a new id replaces).
+    /// </summary>
+    public byte[]? AsStored(Bundle.EntryComponent entry, string id, Meta meta)
+    {
+        if (!_resources.TryGetValue(entry, out var range) || entry.Resource is not { } resource)
+        {
+            return null;
+        }
+        var sent = _body.AsSpan(range);
+        var shell = (Resource)Activator.CreateInstance(resource.GetType())!;
+        shell.Id = id;
+        shell.Meta = meta;
+        var head = FhirJson.ToBytes(shell);
+        var output = new ArrayBufferWriter<byte>(head.Length + sent.Length);
+        output.Write(head.AsSpan(0, head.Length - 1));
+
+        // Every member but those the head has, in the order sent.
+        var reader = new Utf8JsonReader(sent, new JsonReaderOptions { MaxDepth = FhirJson.MaxDepth });
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("_id"u8))
+            {
+                return null;
+            }
+            var start = (int)reader.TokenStartIndex;
+            var copied = !(reader.ValueTextEquals("resourceType"u8) || reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("meta"u8));
+            reader.Read();
+            reader.Skip();
+            if (copied)
+            {
+                output.Write(","u8);
+                Compact(sent[start..(int)reader.BytesConsumed], output);
+            }
+        }
+        output.Write("}"u8);
+        return output.WrittenSpan.ToArray();
+    }
+
     /// <summary>Per <c>entry</c> of a JSON Bundle, where its resource is (none for an entry without one); null when the JSON cannot be echoed.</summary>
     private static List<Range?>? Locate(ReadOnlySpan<byte> json)
     {

@@ -319,8 +319,6 @@ public sealed class PriorAuthorizationService(
         authorization.ClaimIdentifiers = Merge(authorization.ClaimIdentifiers,
             claim.Identifier.Where(i => i.Value is not null).Select(i => new IdentifierKey(i.System, i.Value!)).ToList());
 
-        // The stored Claim gets the server's id; the request's copy in the response keeps the submitter's.
-        var storedClaim = (Claim)claim.DeepCopy();
         var builder = new ClaimResponseBuilder(version, baseUrl, now);
         var built = builder.Build(request, authorization, authorization.ClaimResponseId, ResourceInteractions.NewId);
 
@@ -328,9 +326,13 @@ public sealed class PriorAuthorizationService(
         authorization.ClaimResponseVersion = responseVersion + 1;
         // Everything written belongs to the requesting providers and the member: that is who may see it.
         var labels = Labels(authorization);
+        // The stored Claim gets the server's id; the request's copy in the response keeps the submitter's. Its JSON is
+        // the one sent when that can stand in, else a copy of the parsed Claim is serialized.
+        var sent = EchoedResources.Read(rawBody, request.Bundle);
         var writes = new List<ResourceWrite>
         {
-            interactions.PrepareWrite(storedClaim, claimId, 1, 0, access: labels),
+            (sent is null ? null : interactions.PrepareWriteAsSent(claim, claimId, labels, (id, meta) => sent.AsStored(request.ClaimEntry, id, meta)))
+                ?? interactions.PrepareWrite((Claim)claim.DeepCopy(), claimId, 1, 0, access: labels),
             interactions.PrepareWrite(built.ClaimResponse, authorization.ClaimResponseId, responseVersion + 1, responseVersion, access: labels),
         };
         writes.AddRange(built.FollowUps.Select(f => interactions.PrepareWrite(f.Resource, f.Resource.Id!, 1, 0, access: labels)));
@@ -356,7 +358,7 @@ public sealed class PriorAuthorizationService(
         work.AddRange(built.FollowUps.Select(f => f.Resource).OfType<Hl7.Fhir.Model.Task>()
             .Select(t => WorkItem.New(WorkKinds.EscalateTask, $"Task/{t.Id}", FollowUpTasks.Due(t) ?? now)));
 
-        var responseBundle = ResponseBundle(request, rawBody, built, builder, now);
+        var responseBundle = ResponseBundle(request, sent, built, builder, now);
         return new SubmissionRecord(ResourceInteractions.NewId(), key,
             request.Bundle.Identifier?.Value is { } v ? new IdentifierKey(request.Bundle.Identifier.System, v) : null,
             now, authorization, existing is null, decisions, writes, rawBody, responseBundle,
@@ -375,7 +377,7 @@ public sealed class PriorAuthorizationService(
     /// The response Bundle's JSON: the ClaimResponse, the follow-up resources, then every request entry the Claim
     /// reaches, echoed with its fullUrl (the prior Claim's own prior is not reached, PAS spec-66), as sent when it can be.
     /// </summary>
-    private static byte[] ResponseBundle(PasRequest request, byte[] rawBody, DecisionResources built, ClaimResponseBuilder builder, DateTimeOffset now)
+    private static byte[] ResponseBundle(PasRequest request, EchoedResources? sent, DecisionResources built, ClaimResponseBuilder builder, DateTimeOffset now)
     {
         var bundle = new Bundle
         {
@@ -389,7 +391,7 @@ public sealed class PriorAuthorizationService(
             bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = builder.FullUrl(followUp.Resource), Resource = followUp.Resource });
         }
         var echoed = request.Closure(request.ClaimEntry);
-        if (EchoedResources.Read(rawBody, request.Bundle)?.Write(bundle, echoed) is { } asSent)
+        if (sent?.Write(bundle, echoed) is { } asSent)
         {
             return asSent;
         }

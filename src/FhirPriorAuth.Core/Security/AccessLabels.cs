@@ -68,11 +68,10 @@ public static class AccessLabels
     }
 
     /// <summary>Adds the labels to the resource's <c>meta.security</c>.</summary>
-    public static void Apply(Resource resource, IEnumerable<string> labels)
-    {
-        resource.Meta ??= new Meta();
-        resource.Meta.Security.AddRange(labels.Select(l => new Coding(System, l)));
-    }
+    public static void Apply(Resource resource, IEnumerable<string> labels) => Apply(resource.Meta ??= new Meta(), labels);
+
+    /// <summary>Adds the labels to <c>meta.security</c>.</summary>
+    public static void Apply(Meta meta, IEnumerable<string> labels) => meta.Security.AddRange(labels.Select(l => new Coding(System, l)));
 
     /// <summary>The access labels of a stored resource, read from its JSON without building the model.</summary>
     public static IReadOnlyList<string> Read(ReadOnlySpan<byte> json)

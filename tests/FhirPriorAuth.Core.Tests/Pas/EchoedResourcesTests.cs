@@ -2,9 +2,12 @@ using System.Text;
 using System.Text.Json.Nodes;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
+using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Core.Storage;
 using FhirPriorAuth.Synthetic;
 using FhirPriorAuth.Tests;
 using Hl7.Fhir.Model;
+using Task = System.Threading.Tasks.Task;
 
 namespace FhirPriorAuth.Core.Tests.Pas;
 
@@ -17,16 +20,7 @@ public sealed class EchoedResourcesTests
         var echoedBundles = 0;
         foreach (var (name, body) in Corpus())
         {
-            Bundle bundle;
-            try
-            {
-                bundle = FhirJson.ParseIgnoringUnknownElements(body) as Bundle ?? throw new FormatException();
-            }
-            catch (Exception)
-            {
-                continue; // not a Bundle, or not R4
-            }
-            if (EchoedResources.Read(body, bundle) is not { } sent)
+            if (Parsed(body) is not { } bundle || EchoedResources.Read(body, bundle) is not { } sent)
             {
                 continue;
             }
@@ -42,6 +36,49 @@ public sealed class EchoedResourcesTests
         }
         // The Inferno inputs, the examples and the generated requests are echoed as sent, not only a few of them.
         Assert.True(echoedBundles >= 40, $"{echoedBundles} bundles echoed");
+    }
+
+    [Fact]
+    public void Every_resource_of_the_corpus_is_stored_as_sent_as_its_serialized_copy_would_be()
+    {
+        var fhir = new ResourceInteractions(new NoStore(), SearchParameterRegistry.Default, new FixedTime());
+        string[] labels = ["organization:http://hl7.org/fhir/sid/us-npi|1234567893", "member:urn:test|m1"];
+        var stored = 0;
+        foreach (var (name, body) in Corpus())
+        {
+            if (Parsed(body) is not { } bundle || EchoedResources.Read(body, bundle) is not { } sent)
+            {
+                continue;
+            }
+            foreach (var entry in bundle.Entry.Where(e => e.Resource is not null))
+            {
+                var resource = entry.Resource!;
+                var before = FhirJson.ToBytes(resource);
+                var asSent = fhir.PrepareWriteAsSent(resource, "server-id", labels, (id, meta) => sent.AsStored(entry, id, meta));
+                var copy = fhir.PrepareWrite(resource.DeepCopy(), "server-id", 1, 0, access: labels);
+
+                Assert.NotNull(asSent);
+                Assert.Equal(copy.Index, asSent.Index);
+                Assert.True(JsonNode.DeepEquals(JsonNode.Parse(copy.Json), JsonNode.Parse(asSent.Json)), name);
+                Assert.True(FhirJson.Parse(asSent.Json).IsExactly(FhirJson.Parse(copy.Json)), name);
+                Assert.Equal(before, FhirJson.ToBytes(resource)); // the request's resource is left as it was sent
+                stored++;
+            }
+        }
+        Assert.True(stored >= 400, $"{stored} resources stored as sent");
+    }
+
+    [Theory]
+    [InlineData("""{"resourceType":"Patient","id":"p","_id":{"extension":[{"url":"urn:x","valueString":"y"}]}}""")]
+    [InlineData("""{"resourceType":"Patient","meta":{"security":[{"system":"urn:fhirpriorauth:access","code":"member:urn:x|1"}]}}""")]
+    public void A_resource_whose_sent_id_or_labels_a_new_id_and_labels_would_change_is_not_stored_as_sent(string patient)
+    {
+        var body = Encoding.UTF8.GetBytes($$"""{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:6f1c2a52-3d0e-4b7a-9c55-0d8f3b1e2a71","resource":{{patient}}}]}""");
+        var bundle = Parsed(body)!;
+        var sent = EchoedResources.Read(body, bundle)!;
+        var fhir = new ResourceInteractions(new NoStore(), SearchParameterRegistry.Default, new FixedTime());
+
+        Assert.Null(fhir.PrepareWriteAsSent(bundle.Entry[0].Resource!, "server-id", [], (id, meta) => sent.AsStored(bundle.Entry[0], id, meta)));
     }
 
     [Fact]
@@ -82,6 +119,36 @@ public sealed class EchoedResourcesTests
 
         Assert.Null(EchoedResources.Read(body, bundle)!.Write(head, bundle.Entry));
         Assert.Single(head.Entry); // left as it was
+    }
+
+    /// <summary>The Bundle a body holds; null when it is not a Bundle, or not R4.</summary>
+    private static Bundle? Parsed(byte[] body)
+    {
+        try
+        {
+            return FhirJson.ParseIgnoringUnknownElements(body) as Bundle;
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
+    private sealed class FixedTime : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+    }
+
+    /// <summary>Preparing a write needs no store.</summary>
+    private sealed class NoStore : IResourceStore
+    {
+        public Task<StoredResource?> ReadAsync(string resourceType, string id, int? version, CancellationToken ct) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<WriteResult>> CommitAsync(IReadOnlyList<ResourceWrite> changes, CancellationToken ct) => throw new NotSupportedException();
+
+        public Task<SearchPage> SearchAsync(SearchQuery query, CancellationToken ct) => throw new NotSupportedException();
+
+        public Task<SearchPage> HistoryAsync(HistoryQuery query, CancellationToken ct) => throw new NotSupportedException();
     }
 
     private static Bundle Head()
