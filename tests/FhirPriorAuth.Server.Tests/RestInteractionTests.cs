@@ -30,6 +30,29 @@ public class RestInteractionTests(ServerHost server)
         return bundle.Entry.Where(e => e.Search?.Mode == Bundle.SearchEntryMode.Match).Select(e => e.Resource!.Id!).ToList();
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task GivenABody_WhenSentWithOrWithoutItsLength_ThenItIsReadWhole(bool announced)
+    {
+        var patient = Member(NewId());
+        var bytes = System.Text.Encoding.UTF8.GetBytes(FhirJson.ToJson(patient));
+        // A stream of unknown length goes out in chunks, without Content-Length.
+        HttpContent content = announced ? new ByteArrayContent(bytes) : new StreamContent(new UnseekableStream(bytes));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/fhir+json");
+
+        var response = await Http.PostAsync("fhir/Patient", content);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(announced ? bytes.Length : null, content.Headers.ContentLength);
+        Assert.True((await response.ReadAs<Patient>()).Identifier[0].Matches(patient.Identifier[0]));
+    }
+
+    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+    }
+
     [Fact]
     public async Task GivenAPatient_WhenCreatedReadUpdatedAndDeleted_ThenEachStepBehavesAsFhirSays()
     {

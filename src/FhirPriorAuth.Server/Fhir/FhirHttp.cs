@@ -82,10 +82,20 @@ public static class FhirHttp
             throw new FhirException(415, Outcomes.Error(OperationOutcome.IssueType.NotSupported,
                 $"Content-Type '{contentType}' is not supported; send {FhirJson}."));
         }
+        // A body of announced length is read into one array of that length (a growing buffer allocated 3.5 times the
+        // body); only up to a limit, so that a length announced and never sent does not hold memory.
+        if (context.Request.ContentLength is > 0 and <= PresizedBodyLimit and var length)
+        {
+            var body = new byte[length];
+            await context.Request.Body.ReadExactlyAsync(body, context.RequestAborted);
+            return body;
+        }
         using var buffer = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
         return buffer.ToArray();
     }
+
+    private const long PresizedBodyLimit = 1 << 20;
 
     /// <summary>The client's <c>Prefer: return=</c> choice.</summary>
     public static ReturnPreference Return(HttpContext context)
