@@ -314,7 +314,7 @@ internal sealed class ElementRule
         Max = element.Max is null or "*" ? int.MaxValue : int.Parse(element.Max, System.Globalization.CultureInfo.InvariantCulture);
         Types = element.Type.Select(t => new TypeRule(
             t.Code ?? "", t.Profile.Where(p => p is not null).Select(p => p!).ToList(), t.TargetProfile.Where(p => p is not null).Select(p => p!).ToList(),
-            t.Aggregation.Any())).ToList();
+            t.Aggregation.Any())).ToArray();
         Fixed = element.Fixed;
         Pattern = element.Pattern;
         DiscriminatorChecks = (Fixed is null ? 0 : 1) + (Pattern is null ? 0 : 1) + (element.Binding?.ValueSet is null ? 0 : 1);
@@ -352,7 +352,7 @@ internal sealed class ElementRule
         if (element.Slicing is { } slicing)
         {
             Slicing = new SlicingRule(
-                slicing.Discriminator.Select(d => new Discriminator(d.Type ?? ElementDefinition.DiscriminatorType.Value, d.Path ?? "$this")).ToList(),
+                slicing.Discriminator.Select(d => new Discriminator(d.Type ?? ElementDefinition.DiscriminatorType.Value, d.Path ?? "$this")).ToArray(),
                 slicing.Ordered == true, slicing.Rules ?? ElementDefinition.SlicingRules.Open);
         }
         ContentReference = element.ContentReference;
@@ -382,7 +382,8 @@ internal sealed class ElementRule
 
     public int Max { get; }
 
-    public IReadOnlyList<TypeRule> Types { get; }
+    // Arrays and concrete collections: the proof walks them per element, and their interfaces box an enumerator each time.
+    public TypeRule[] Types { get; }
 
     public DataType? Fixed { get; }
 
@@ -412,7 +413,7 @@ internal sealed class ElementRule
     public void AddChild(ElementRule child) => Children[child.Name] = child;
 
     /// <summary>The children an instance is checked against: the snapshot's, or those of a content reference.</summary>
-    public IReadOnlyDictionary<string, ElementRule> EffectiveChildren => Children.Count > 0 || ContentTarget is null ? Children : ContentTarget.Children;
+    public Dictionary<string, ElementRule> EffectiveChildren => Children.Count > 0 || ContentTarget is null ? Children : ContentTarget.Children;
 }
 
 internal sealed record TypeRule(string Code, IReadOnlyList<string> Profiles, IReadOnlyList<string> TargetProfiles, bool HasAggregation)
@@ -472,7 +473,7 @@ internal sealed record Discriminator(ElementDefinition.DiscriminatorType Type, s
     }
 }
 
-internal sealed record SlicingRule(IReadOnlyList<Discriminator> Discriminators, bool Ordered, ElementDefinition.SlicingRules Rules);
+internal sealed record SlicingRule(Discriminator[] Discriminators, bool Ordered, ElementDefinition.SlicingRules Rules);
 
 /// <summary>The codes of an expanded value set, or why it could not be expanded.</summary>
 internal sealed class ValueSetCodes(string? unavailable)

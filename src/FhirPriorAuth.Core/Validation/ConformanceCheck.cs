@@ -147,14 +147,14 @@ internal sealed class ConformanceCheck
     }
 
     /// <summary>Firely accepts an element that conforms to any one of a type's profiles.</summary>
-    private static void AnyOf(IReadOnlyList<string> profiles, Action<string> check)
+    private void CheckAgainstAnyOf(IReadOnlyList<string> profiles, Base item, Scope scope, ElementRule? holder)
     {
         NotProvableException? last = null;
         foreach (var profile in profiles)
         {
             try
             {
-                check(profile);
+                CheckAgainst(item, _profiles.Profile(profile), scope, holder);
                 return;
             }
             catch (NotProvableException e)
@@ -182,7 +182,7 @@ internal sealed class ConformanceCheck
     {
         var typeName = TypeName(item);
         TypeRule? type = null;
-        if (!rootOfProfile && rule.Types.Count > 0)
+        if (!rootOfProfile && rule.Types.Length > 0)
         {
             foreach (var candidate in rule.Types)
             {
@@ -225,13 +225,13 @@ internal sealed class ConformanceCheck
         if (item is Resource resource && !rootOfProfile)
         {
             // A resource inside another (Bundle.entry.resource, contained): checked against its profiles in its own scope.
-            var fullUrl = holder?.Path == "Bundle.entry" ? _entries.Values.FirstOrDefault(e => ReferenceEquals(e.Resource, resource)).FullUrl : null;
+            var fullUrl = holder?.Path == "Bundle.entry" ? FullUrlOf(resource) : null;
             CheckResource(resource, type?.Profiles ?? [], declared: true, container: rule.Path.EndsWith(".contained", StringComparison.Ordinal) ? scope : null, fullUrl);
             return;
         }
         if (type is { Profiles.Count: > 0 } && item is not Extension)
         {
-            AnyOf(type.Profiles, p => CheckAgainst(item, _profiles.Profile(p), scope, holder));
+            CheckAgainstAnyOf(type.Profiles, item, scope, holder);
         }
         if (item is ResourceReference reference && type is { TargetProfiles.Count: > 0 })
         {
@@ -259,7 +259,7 @@ internal sealed class ConformanceCheck
             CheckConstraints(item, core.Root, rule, scope);
             children = core.Root.Children;
         }
-        else if (item is DataType and not PrimitiveType && typeName != "BackboneElement" && rule.Types.Count > 0)
+        else if (item is DataType and not PrimitiveType && typeName != "BackboneElement" && rule.Types.Length > 0)
         {
             // Inline children replace the type's definition, but not its invariants (Firely's BaseTypeInvariantConstraints).
             var core = _profiles.CoreType(typeName);
@@ -272,7 +272,20 @@ internal sealed class ConformanceCheck
         CheckChildren(item, typeName, children, scope, rule);
     }
 
-    private void CheckChildren(Base item, string typeName, IReadOnlyDictionary<string, ElementRule> rules, Scope scope, ElementRule holder)
+    // A loop, not a lambda: the closure would be allocated on every call of CheckElement, which declares the resource.
+    private string? FullUrlOf(Resource resource)
+    {
+        foreach (var (entry, fullUrl) in _entries.Values)
+        {
+            if (ReferenceEquals(entry, resource))
+            {
+                return fullUrl;
+            }
+        }
+        return null;
+    }
+
+    private void CheckChildren(Base item, string typeName, Dictionary<string, ElementRule> rules, Scope scope, ElementRule holder)
     {
         // The elements present with their rules: a handful per element, so a list beats a dictionary.
         if (item.HasOverflow)
@@ -310,9 +323,9 @@ internal sealed class ConformanceCheck
             if (name is "extension" or "modifierExtension")
             {
                 CheckExtensionCounts(items, holder);
-                foreach (var child in items)
+                for (var i = 0; i < items.Count; i++)
                 {
-                    CheckExtension((Extension)child, name == "modifierExtension", typeName, holder, scope, rule);
+                    CheckExtension((Extension)items[i], name == "modifierExtension", typeName, holder, scope, rule);
                 }
             }
         }
@@ -335,9 +348,10 @@ internal sealed class ConformanceCheck
             {
                 CheckSlices(items, rule, scope, holder);
             }
-            foreach (var child in items)
+            // Indexed: a foreach over the interface would box an enumerator per element.
+            for (var i = 0; i < items.Count; i++)
             {
-                CheckElement(child, rule, scope, holder);
+                CheckElement(items[i], rule, scope, holder);
             }
         }
         present.Clear();
@@ -377,8 +391,9 @@ internal sealed class ConformanceCheck
         var members = sliced.Slices.Select(_ => new List<Base>()).ToArray();
         var last = -1;
         var unmatchedSeen = false;
-        foreach (var item in items)
+        for (var at = 0; at < items.Count; at++)
         {
+            var item = items[at];
             var match = -1;
             for (var i = 0; i < sliced.Slices.Count; i++)
             {
@@ -425,7 +440,7 @@ internal sealed class ConformanceCheck
         }
     }
 
-    private bool SliceMatches(Base item, ElementRule slice, IReadOnlyList<Discriminator> discriminators)
+    private bool SliceMatches(Base item, ElementRule slice, Discriminator[] discriminators)
     {
         foreach (var discriminator in discriminators)
         {
@@ -447,7 +462,7 @@ internal sealed class ConformanceCheck
                     throw new NotProvableException($"{slice.Path}: type discriminator {discriminator.Path} selects {actual.Count} values");
                 }
                 var actualType = TypeName(actual[0]);
-                if (!expected.Types.Any(t => TypeFits(t.Code, actual[0], actualType)))
+                if (!AnyTypeFits(expected.Types, actual[0], actualType))
                 {
                     return false;
                 }
@@ -588,7 +603,7 @@ internal sealed class ConformanceCheck
         if (!extension.Url.Contains(':', StringComparison.Ordinal))
         {
             // A part of a complex extension: defined by a slice of its parent's definition, checked with the slices.
-            if (slot?.Slices.Any(s => SliceMatches(extension, s, slot.Slicing?.Discriminators ?? [])) != true)
+            if (!IsDefinedPart(extension, slot))
             {
                 throw new NotProvableException($"{holder.Path}: extension part {extension.Url} is not defined");
             }
@@ -617,6 +632,19 @@ internal sealed class ConformanceCheck
         }
         // Claimed by a slice or not, an extension conforms to its own definition (the slice's own rules are checked by CheckSlices).
         CheckAgainst(extension, definition, scope, holder);
+    }
+
+    // A loop, not a lambda: a lambda capturing the parameters allocates its closure on every call of the caller.
+    private bool IsDefinedPart(Extension extension, ElementRule? slot)
+    {
+        foreach (var slice in slot?.Slices ?? [])
+        {
+            if (SliceMatches(extension, slice, slot!.Slicing?.Discriminators ?? []))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Firely's element contexts: Element or Base, the parent's type, or the parent's path.</summary>
@@ -869,6 +897,18 @@ internal sealed class ConformanceCheck
         {
             throw new NotProvableException($"{path}: invariant {constraint.Key} fails");
         }
+    }
+
+    private static bool AnyTypeFits(TypeRule[] types, Base item, string typeName)
+    {
+        foreach (var type in types)
+        {
+            if (TypeFits(type.Code, item, typeName))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static bool TypeFits(string code, Base item, string typeName) =>
