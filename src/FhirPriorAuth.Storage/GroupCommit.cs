@@ -85,6 +85,23 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
         }
     }
 
+    /// <summary>
+    /// Work queued while a batch ran joins its commit: under load a commit writes many pages every piece of work shares
+    /// (index pages of common values, interior pages, the tables' last pages), so fewer, larger commits write less for the
+    /// same work. Nothing waits for more to come; the cap bounds how long the first piece of a batch waits for its commit.
+    /// </summary>
+    private void TakeQueued(List<Work> batch)
+    {
+        lock (_queueLock)
+        {
+            var taken = Math.Min(_queue.Count, MaxBatch - batch.Count);
+            batch.AddRange(_queue.Take(taken));
+            _queue.RemoveRange(0, taken);
+        }
+    }
+
+    private const int MaxBatch = 64;
+
     /// <summary>Commits a batch on the writer's connection (opened when there is none); returns it, or null when it failed.</summary>
     private async Task<DbConnection?> CommitAsync(List<Work> batch, DbConnection? connection)
     {
@@ -93,8 +110,9 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
             // Work that was queued is run even if its caller gave up: the caller may only have stopped listening.
             connection ??= await open(CancellationToken.None);
             await using var tx = await connection.BeginTransactionAsync();
-            foreach (var work in batch)
+            for (var i = 0; i < batch.Count; i++)
             {
+                var work = batch[i];
                 await tx.SaveAsync("work");
                 try
                 {
@@ -106,6 +124,10 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
                     work.Fail(e);
                 }
                 await tx.ReleaseAsync("work");
+                if (i == batch.Count - 1 && batch.Count < MaxBatch)
+                {
+                    TakeQueued(batch);
+                }
             }
             await tx.CommitAsync();
         }

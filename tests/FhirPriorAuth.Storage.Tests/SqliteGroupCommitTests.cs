@@ -39,6 +39,22 @@ public sealed class SqliteGroupCommitTests(SqliteDatabase database) : IClassFixt
     }
 
     [Fact]
+    public async Task WritesQueuedWhileABatchRuns_JoinItsCommit()
+    {
+        var dialect = database.Store.Dialect;
+        var running = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        // The first piece of a batch is running when the others are queued: they join its transaction, not the next.
+        var first = dialect.WriteAsync(async (_, tx) => { running.SetResult(); await release.Task; return tx; }, default);
+        await running.Task;
+        var joining = Enumerable.Range(0, 3).Select(_ => dialect.WriteAsync((_, tx) => Task.FromResult(tx), default)).ToList();
+        release.SetResult();
+
+        var transaction = await first;
+        Assert.All(await Task.WhenAll(joining), tx => Assert.Same(transaction, tx));
+    }
+
+    [Fact]
     public async Task EveryConnection_IsDurable_AndCheckpointsItsWriteAheadLogInLargeSteps()
     {
         await using var connection = await database.Store.Dialect.OpenAsync(default);
