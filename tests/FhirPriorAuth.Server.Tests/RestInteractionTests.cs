@@ -48,6 +48,18 @@ public class RestInteractionTests(ServerHost server)
         Assert.True((await response.ReadAs<Patient>()).Identifier[0].Matches(patient.Identifier[0]));
     }
 
+    [Fact]
+    public async Task GivenABodyShorterThanItsContentLength_WhenRead_Then400()
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.ContentType = "application/fhir+json";
+        context.Request.ContentLength = 100;
+        context.Request.Body = new MemoryStream("""{"resourceType":"Patient"}"""u8.ToArray());
+
+        var e = await Assert.ThrowsAsync<FhirException>(() => FhirPriorAuth.Server.Fhir.FhirHttp.ReadJsonBodyAsync(context));
+        Assert.Equal(400, e.Status);
+    }
+
     private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes)
     {
         public override bool CanSeek => false;

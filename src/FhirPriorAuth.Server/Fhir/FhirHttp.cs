@@ -87,7 +87,15 @@ public static class FhirHttp
         if (context.Request.ContentLength is > 0 and <= PresizedBodyLimit and var length)
         {
             var body = new byte[length];
-            await context.Request.Body.ReadExactlyAsync(body, context.RequestAborted);
+            try
+            {
+                await context.Request.Body.ReadExactlyAsync(body, context.RequestAborted);
+            }
+            catch (EndOfStreamException)
+            {
+                throw FhirException.BadRequest($"The body ended before the {length} bytes its Content-Length announced.",
+                    type: OperationOutcome.IssueType.Incomplete);
+            }
             return body;
         }
         using var buffer = new MemoryStream();
