@@ -17,7 +17,11 @@ namespace FhirPriorAuth.Storage;
 /// holding up every caller in its batch (docs/performance.md, "Sixth pass"). It keeps its connection, and so the pages
 /// it has cached, from batch to batch, and exits (closing it) when no work has come for a while.
 /// </remarks>
-internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> open, TimeSpan? idleExit = null)
+/// <param name="open">Opens the writer's connection.</param>
+/// <param name="idleExit">How long the writer waits for work before it exits.</param>
+/// <param name="committed">Runs on the writer after a commit, once its callers have been answered (a checkpoint).</param>
+internal sealed class GroupCommit(
+    Func<CancellationToken, Task<DbConnection>> open, TimeSpan? idleExit = null, Action<DbConnection>? committed = null)
 {
     private readonly TimeSpan _idleExit = idleExit ?? TimeSpan.FromSeconds(10);
     private readonly Lock _queueLock = new();
@@ -105,6 +109,7 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
     /// <summary>Commits a batch on the writer's connection (opened when there is none); returns it, or null when it failed.</summary>
     private async Task<DbConnection?> CommitAsync(List<Work> batch, DbConnection? connection)
     {
+        var done = false;
         try
         {
             // Work that was queued is run even if its caller gave up: the caller may only have stopped listening.
@@ -130,6 +135,7 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
                 }
             }
             await tx.CommitAsync();
+            done = true;
         }
         catch (Exception e)
         {
@@ -144,6 +150,19 @@ internal sealed class GroupCommit(Func<CancellationToken, Task<DbConnection>> op
         foreach (var work in batch)
         {
             work.Finish();
+        }
+        if (done && committed is not null)
+        {
+            try
+            {
+                committed(connection!);
+            }
+            catch (Exception)
+            {
+                // What runs after a commit cannot fail it; a connection that failed is not trusted with the next batch.
+                connection!.Dispose();
+                connection = null;
+            }
         }
         return connection;
     }

@@ -13,10 +13,19 @@ public sealed class SqliteDialect : SqlDialect
 
     /// <summary>A dialect over the database the connection string names.</summary>
     public SqliteDialect(string connectionString)
+        : this(connectionString, WalCheckpointOptions.Default)
+    {
+    }
+
+    internal SqliteDialect(string connectionString, WalCheckpointOptions checkpoints)
     {
         _connectionString = connectionString;
-        _writer = new GroupCommit(OpenWriterAsync);
+        _checkpoints = checkpoints;
+        var checkpointer = new WalCheckpointer(OpenAsync, checkpoints);
+        _writer = new GroupCommit(OpenWriterAsync, committed: checkpointer.Committed);
     }
+
+    private readonly WalCheckpointOptions _checkpoints;
 
     private readonly string _connectionString;
 
@@ -35,6 +44,7 @@ public sealed class SqliteDialect : SqlDialect
         // wal_autocheckpoint: a submission dirties about 150 index pages at random places; copying them back after every
         // 1,000 WAL pages (the default) wrote and re-read the same hot pages over and over. After 10,000 (a WAL of up to
         // 40 MB) reads per submission fell from about 180 to 135 and closed-loop throughput rose 13-30% (docs/performance.md).
+        // The group commit's writer sets its own bound: WalCheckpointer copies its log.
         pragma.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 10000;";
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
@@ -44,13 +54,14 @@ public sealed class SqliteDialect : SqlDialect
     /// The group commit's own connection, kept from batch to batch, with a larger page cache than SQLite's 2 MB: a
     /// submission inserts about 70 index rows at random places, and with the default cache the writer read most of the
     /// pages on their way back from the file: about 130 read calls per submission, 55 with 8 MB (RSS no higher in our
-    /// runs), 42 with 32 MB (which took RSS to the 400 MB target; docs/performance.md, "Sixth pass").
+    /// runs), 42 with 32 MB (which took RSS to the 400 MB target; docs/performance.md, "Sixth pass"). Its checkpoints
+    /// are a background thread's (<see cref="WalCheckpointer"/>); its own only bound the log.
     /// </summary>
     internal async Task<DbConnection> OpenWriterAsync(CancellationToken ct)
     {
         var connection = await OpenAsync(ct);
         using var cache = connection.CreateCommand();
-        cache.CommandText = $"PRAGMA cache_size = -{WriterCacheKiB};";
+        cache.CommandText = $"PRAGMA cache_size = -{WriterCacheKiB}; PRAGMA wal_autocheckpoint = {_checkpoints.WriterBound};";
         await cache.ExecuteNonQueryAsync(ct);
         return connection;
     }

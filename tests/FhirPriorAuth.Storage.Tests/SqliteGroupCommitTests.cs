@@ -74,6 +74,9 @@ public sealed class SqliteGroupCommitTests(SqliteDatabase database) : IClassFixt
 
         var first = await Writer();
         Assert.Equal(-SqliteDialect.WriterCacheKiB, first.Cache);
+        // The background checkpointer copies the log; the writer's own checkpoint is only a bound on it.
+        Assert.Equal(WalCheckpointOptions.Default.WriterBound, await dialect.WriteAsync((connection, tx) =>
+            connection.ExecuteScalarAsync<int>("PRAGMA wal_autocheckpoint", transaction: tx), default));
         Assert.Same(first.Connection, (await Writer()).Connection);
         await using (var reader = await dialect.OpenAsync(default))
         {
@@ -112,5 +115,46 @@ public sealed class GroupCommitWriterTests(SqliteDatabase database) : IClassFixt
         Assert.Equal(3, await Write(3));
         Assert.NotSame(threads[0], threads[2]);
         Assert.Equal("SQLite writer", threads[2].Name);
+    }
+}
+
+/// <summary>The write-ahead log is copied back off the writer's thread, and starts over under steady writes.</summary>
+public sealed class WalCheckpointerTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "fhirpa-wal-" + Guid.NewGuid().ToString("N"));
+
+    public WalCheckpointerTests() => Directory.CreateDirectory(_directory);
+
+    [Fact]
+    public async Task UnderSteadyWrites_TheLogStartsOver_WithoutTheWritersOwnCheckpoints()
+    {
+        var file = Path.Combine(_directory, "wal.db");
+        // Small rounds, and a writer bound no run reaches: only the background and the writer's finishing keep it short.
+        var dialect = new SqliteDialect($"Data Source={file}", new WalCheckpointOptions(TimeSpan.FromMilliseconds(5), 200, 100, 1_000_000));
+        await using (var connection = await dialect.OpenAsync(default))
+        {
+            await connection.ExecuteAsync("PRAGMA journal_mode = WAL; CREATE TABLE Body (id INTEGER PRIMARY KEY, data BLOB NOT NULL)");
+        }
+        var body = new byte[8_000];
+        Random.Shared.NextBytes(body);
+
+        // Eight writers back to back keep a commit always coming: about 3 pages each, 4,800 writes, some 60 MB of log.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < 600; i++)
+            {
+                await dialect.WriteAsync((connection, tx) => connection.ExecuteAsync("INSERT INTO Body (data) VALUES (@Data)", new { Data = body }, tx), default);
+            }
+        })));
+
+        Assert.True(new FileInfo(file + "-wal").Length < 8 * 1024 * 1024, $"the log grew to {new FileInfo(file + "-wal").Length:N0} bytes");
+        await using var reader = await dialect.OpenAsync(default);
+        Assert.Equal(4_800, await reader.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM Body"));
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
     }
 }
