@@ -237,19 +237,33 @@ public sealed class SecurityTests(ServerHost server)
     }
 
     [Fact]
-    public async Task TheAuditOfASubmission_NamesTheClaimResponseItAnswered()
+    public async Task TheAuditOfASubmission_IsWrittenOnce_AndNamesTheClaimResponseItAnswered_AsAReplaysDoes()
     {
         var (submit, _, _) = ForNewMember();
-        var request = new HttpRequestMessage(HttpMethod.Post, "fhir/Claim/$submit")
+        var body = PasHttp.Fresh(submit);
+        async Task<(string Correlation, Bundle Response)> Submit()
         {
-            Headers = { Authorization = Bearer(server.Token()) },
-            Content = Fhir.Json(PasHttp.Fresh(submit)),
-        };
-        var correlation = Tag(request);
-        var response = await (await server.Anonymous.SendAsync(request)).ReadAs<Bundle>();
+            var request = new HttpRequestMessage(HttpMethod.Post, "fhir/Claim/$submit")
+            {
+                Headers = { Authorization = Bearer(server.Token()) },
+                Content = Fhir.Json(body),
+            };
+            var correlation = Tag(request);
+            return (correlation, await (await server.Anonymous.SendAsync(request)).ReadAs<Bundle>());
+        }
 
-        var audit = await AuditOf(correlation);
-        Assert.Contains(audit.Entity, e => e.What?.Reference == $"ClaimResponse/{response.Entry[0].Resource.Id}");
+        // The first is committed with the submission; the replay, which writes nothing else, gets the trail's own.
+        var (first, response) = await Submit();
+        var (replay, replayed) = await Submit();
+        var claimResponse = $"ClaimResponse/{response.Entry[0].Resource.Id}";
+        Assert.Equal(claimResponse, $"ClaimResponse/{replayed.Entry[0].Resource.Id}");
+        foreach (var correlation in new[] { first, replay })
+        {
+            var audit = await AuditOf(correlation); // exactly one
+            Assert.Equal(AuditEvent.AuditEventOutcome.N0, audit.Outcome);
+            Assert.Equal(AuditEvent.AuditEventAction.C, audit.Action);
+            Assert.Single(audit.Entity, e => e.What?.Reference == claimResponse);
+        }
     }
 
     [Fact]

@@ -36,10 +36,7 @@ public sealed partial class ResourceInteractions(
 
         for (int attempt = 1; ; attempt++)
         {
-            var id = NewId();
-            resource.Id = id;
-            var write = PrepareWrite(resource, id, version: 1, expectedCurrent: 0, criteria,
-                access.LabelsForWrites.Concat(AccessLabels.FromContent(resource)));
+            var write = PrepareCreate(resource, access, criteria);
             try
             {
                 return (await store.CommitAsync([write], ct))[0];
@@ -338,6 +335,14 @@ public sealed partial class ResourceInteractions(
             .Select(kv => KeyValuePair.Create(Uri.UnescapeDataString(kv[0].Replace('+', ' ')),
                 kv.Length > 1 ? Uri.UnescapeDataString(kv[1].Replace('+', ' ')) : ""))
             .ToList();
+
+    /// <summary>Prepares the first version of a new resource under a new id, labelled for the caller and by its content.</summary>
+    public ResourceWrite PrepareCreate(Resource resource, AccessScope access, ConditionalCriteria? criteria = null)
+    {
+        var id = NewId();
+        resource.Id = id; // A Patient's labels name its id.
+        return PrepareWrite(resource, id, version: 1, expectedCurrent: 0, criteria, access.LabelsForWrites.Concat(AccessLabels.FromContent(resource)).ToList());
+    }
 
     /// <summary>
     /// Stamps id, version and time on a resource and prepares its write with index rows. The stored version carries

@@ -124,7 +124,7 @@ public static class FollowUpKinds
 /// <param name="Authorization">The authorization's new state.</param>
 /// <param name="IsNewAuthorization">True when the submission opens the authorization.</param>
 /// <param name="Decisions">The decisions this submission made (the audit record).</param>
-/// <param name="Resources">Claim, ClaimResponse, CommunicationRequest and Task versions.</param>
+/// <param name="Resources">Claim, ClaimResponse, CommunicationRequest and Task versions, and the request's AuditEvent.</param>
 /// <param name="RequestBundle">The request as received.</param>
 /// <param name="ResponseBundle">The response as sent.</param>
 /// <param name="Warnings">Validation findings kept but not rejected (suppressed classes).</param>

@@ -37,8 +37,9 @@ public sealed class PriorAuthorizationService(
     /// <param name="baseUrl">The endpoint's base URL, for the fullUrls of resources the server creates.</param>
     /// <param name="ct">Cancellation.</param>
     /// <param name="access">The caller's scope: a restricted caller submits only as its own organization.</param>
+    /// <param name="audit">The request's AuditEvent, to be committed with the submission.</param>
     public async Task<byte[]> SubmitAsync(byte[] rawBody, PasVersion version, string baseUrl, CancellationToken ct,
-        AccessScope? access = null)
+        AccessScope? access = null, SubmissionAudit? audit = null)
     {
         access ??= AccessScope.All;
         for (int attempt = 1; ; attempt++)
@@ -49,10 +50,16 @@ public sealed class PriorAuthorizationService(
                 return replay;
             }
             var submission = decided!;
+            if (audit is not null)
+            {
+                var auditEvent = audit.Build($"ClaimResponse/{submission.Authorization.ClaimResponseId}");
+                submission = submission with { Resources = [.. submission.Resources, interactions.PrepareCreate(auditEvent, AccessScope.All)] };
+            }
             try
             {
                 if (await store.SaveAsync(submission, ct))
                 {
+                    audit?.Saved = true;
                     return submission.ResponseBundle;
                 }
                 // A concurrent duplicate won the unique key; its response is the answer to this one too.

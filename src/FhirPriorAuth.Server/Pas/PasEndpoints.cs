@@ -16,10 +16,13 @@ public static class PasEndpoints
         fhir.MapPost("/Claim/$submit", async (HttpContext http, PriorAuthorizationService pas) =>
         {
             var raw = await FhirHttp.ReadJsonBodyAsync(http);
-            var response = await pas.SubmitAsync(raw, version, FhirHttp.BaseUrl(http, prefix), http.RequestAborted, http.Access().Scope);
-            if (ClaimResponseId(response) is { } id)
+            var details = http.Features.Get<AuditDetails>();
+            var audit = details?.ForSubmission();
+            var response = await pas.SubmitAsync(raw, version, FhirHttp.BaseUrl(http, prefix), http.RequestAborted, http.Access().Scope, audit);
+            // A replay's AuditEvent is written after the answer, as any request's, and names the ClaimResponse it repeated.
+            if (audit?.Saved != true && ClaimResponseId(response) is { } id)
             {
-                http.Features.Get<AuditDetails>()?.Add($"ClaimResponse/{id}");
+                details?.Add($"ClaimResponse/{id}");
             }
             await FhirHttp.WriteJsonAsync(http, response);
         }).Performs(FhirAction.Submit, "Claim");

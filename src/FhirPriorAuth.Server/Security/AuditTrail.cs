@@ -1,5 +1,6 @@
 using System.Text;
 using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Security;
 using Hl7.Fhir.Model;
 
@@ -10,9 +11,24 @@ namespace FhirPriorAuth.Server.Security;
 public sealed record AuditedAs(string Name);
 
 /// <summary>What an endpoint adds to its request's AuditEvent: resources it touched that the URL does not name.</summary>
-public sealed class AuditDetails
+/// <param name="describe">Builds the request's AuditEvent from its state so far and these details.</param>
+public sealed class AuditDetails(Func<AuditDetails, AuditEvent> describe)
 {
     private readonly List<string> _entities = [];
+    private SubmissionAudit? _submission;
+
+    /// <summary>
+    /// The request's AuditEvent for <c>$submit</c> to commit with the submission, as the AuditEvent of a request that
+    /// succeeded; when it is not committed (a replay, a failure) the trail writes the request's own as for any request.
+    /// </summary>
+    public SubmissionAudit ForSubmission() => _submission = new SubmissionAudit(claimResponse =>
+    {
+        Add(claimResponse);
+        return describe(this);
+    });
+
+    /// <summary>Whether the AuditEvent was already committed with what the request wrote.</summary>
+    internal bool Recorded => _submission?.Saved == true;
 
     /// <summary>The client of an unauthenticated request that names itself (a token request's assertion issuer).</summary>
     public string? ClientId { get; private set; }
@@ -44,7 +60,7 @@ public sealed class AuditTrail(RequestDelegate next, ResourceInteractions fhir, 
             await next(http);
             return;
         }
-        var details = new AuditDetails();
+        var details = new AuditDetails(d => Build(http, d));
         http.Features.Set(details);
         try
         {
@@ -59,17 +75,18 @@ public sealed class AuditTrail(RequestDelegate next, ResourceInteractions fhir, 
     private async System.Threading.Tasks.Task RecordAsync(HttpContext http, AuditDetails details)
     {
         var endpoint = http.GetEndpoint();
-        var action = endpoint?.Metadata.GetMetadata<FhirActionMetadata>();
-        var named = endpoint?.Metadata.GetMetadata<AuditedAs>();
-        if (action is null && named is null)
+        if (endpoint?.Metadata.GetMetadata<FhirActionMetadata>() is null && endpoint?.Metadata.GetMetadata<AuditedAs>() is null)
         {
             // Public documents (metadata, discovery, JWKS) and unknown paths carry no protected data.
             return;
         }
+        if (details.Recorded)
+        {
+            return; // Committed with the submission it records.
+        }
         try
         {
-            var audit = Build(http, action, named, details);
-            await fhir.CreateAsync("AuditEvent", audit, null, CancellationToken.None);
+            await fhir.CreateAsync("AuditEvent", Build(http, details), null, CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -78,8 +95,11 @@ public sealed class AuditTrail(RequestDelegate next, ResourceInteractions fhir, 
         }
     }
 
-    private static AuditEvent Build(HttpContext http, FhirActionMetadata? action, AuditedAs? named, AuditDetails details)
+    private static AuditEvent Build(HttpContext http, AuditDetails details)
     {
+        var endpoint = http.GetEndpoint();
+        var action = endpoint?.Metadata.GetMetadata<FhirActionMetadata>();
+        var named = endpoint?.Metadata.GetMetadata<AuditedAs>();
         var status = http.Response.StatusCode;
         var access = http.Features.Get<RequestAccess>();
         var caller = access?.Caller;
