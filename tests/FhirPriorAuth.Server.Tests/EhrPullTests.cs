@@ -1,6 +1,7 @@
 // Firely annotates nearly every element as nullable; these tests read shapes the server must produce and fail loudly if one is missing.
 #nullable disable warnings
 using System.Net;
+using System.Text.Json.Nodes;
 using FhirPriorAuth.Core.FollowUp;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.DependencyInjection;
@@ -173,6 +174,21 @@ public sealed class EhrPullTests : IAsyncLifetime
 
         var decided = await _server.StoredAsync<ClaimResponse>(claimResponse.Id);
         Assert.All(decided.Item, i => Assert.Equal("A1", PasHttp.ReviewActionOf(i.Adjudication)));
+    }
+
+    [Fact]
+    public async Task ARequestThatIsNotValid_IsRefused_AndTheEhrIsNeverAsked()
+    {
+        // Its items would wait for a document the EHR is asked for; its Patient lacks the name US Core requires.
+        var json = JsonNode.Parse(PasHttp.Fresh(PasHttp.Example("2.2.1", "must_support_pa_submit_request_payload-2.json")))!;
+        var patient = json["entry"]!.AsArray().Select(e => e!["resource"]!).First(r => (string)r["resourceType"] == "Patient");
+        patient.AsObject().Remove("name");
+
+        var response = await _server.Client.Submit("2.2.1", json.ToJsonString());
+
+        await response.AssertOutcome(400);
+        Assert.Empty(_ehr.FhirRequests);
+        Assert.Empty(await _server.SearchStoredAsync("Claim", "_count=10"));
     }
 
     private async Task<Bundle> SubmitAsync()
