@@ -72,7 +72,12 @@ internal sealed class WalCheckpointer(Func<CancellationToken, Task<DbConnection>
             var behind = false;
             while (true)
             {
-                if (!behind)
+                if (behind)
+                {
+                    // Catching up, but not spinning while a long read keeps frames from being copied.
+                    Thread.Sleep(options.Interval / 8);
+                }
+                else
                 {
                     if (!WaitForCommit())
                     {
