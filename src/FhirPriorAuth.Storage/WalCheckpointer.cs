@@ -112,9 +112,9 @@ internal sealed class WalCheckpointer(Func<CancellationToken, Task<DbConnection>
         Volatile.Write(ref _round, Due);
         // A writer with no more commits needs no round finished: this thread's next pass copies the rest, and the next
         // write starts the log over by itself.
-        if (!_finished.Wait(IdleExit) && Interlocked.CompareExchange(ref _round, Open, Due) == Finishing)
+        if (!_finished.Wait(IdleExit) && Interlocked.CompareExchange(ref _round, Open, Due) != Due)
         {
-            _finished.Wait(); // The writer took the round as the wait ended: it releases when done.
+            _finished.Wait(); // The writer took the round as the wait ended: it releases when done, if it has not yet.
         }
     }
 

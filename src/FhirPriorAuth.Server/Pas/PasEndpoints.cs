@@ -19,10 +19,9 @@ public static class PasEndpoints
             var details = http.Features.Get<AuditDetails>();
             var audit = details?.ForSubmission();
             var response = await pas.SubmitAsync(raw, version, FhirHttp.BaseUrl(http, prefix), http.RequestAborted, http.Access().Scope, audit);
-            // A replay's AuditEvent is written after the answer, as any request's, and names the ClaimResponse it repeated.
-            if (audit?.Saved != true && ClaimResponseId(response) is { } id)
+            if (ClaimResponseId(response) is { } id)
             {
-                details?.Add($"ClaimResponse/{id}");
+                details?.Add($"ClaimResponse/{id}"); // for the AuditEvent of a replay, which the trail writes
             }
             await FhirHttp.WriteJsonAsync(http, response);
         }).Performs(FhirAction.Submit, "Claim");

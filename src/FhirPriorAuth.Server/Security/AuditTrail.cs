@@ -11,8 +11,8 @@ namespace FhirPriorAuth.Server.Security;
 public sealed record AuditedAs(string Name);
 
 /// <summary>What an endpoint adds to its request's AuditEvent: resources it touched that the URL does not name.</summary>
-/// <param name="describe">Builds the request's AuditEvent from its state so far and these details.</param>
-public sealed class AuditDetails(Func<AuditDetails, AuditEvent> describe)
+/// <param name="describe">Builds the request's AuditEvent from its state so far, these details and one more resource it touched.</param>
+public sealed class AuditDetails(Func<AuditDetails, string?, AuditEvent> describe)
 {
     private readonly List<string> _entities = [];
     private SubmissionAudit? _submission;
@@ -21,11 +21,7 @@ public sealed class AuditDetails(Func<AuditDetails, AuditEvent> describe)
     /// The request's AuditEvent for <c>$submit</c> to commit with the submission, as the AuditEvent of a request that
     /// succeeded; when it is not committed (a replay, a failure) the trail writes the request's own as for any request.
     /// </summary>
-    public SubmissionAudit ForSubmission() => _submission = new SubmissionAudit(claimResponse =>
-    {
-        Add(claimResponse);
-        return describe(this);
-    });
+    public SubmissionAudit ForSubmission() => _submission = new SubmissionAudit(claimResponse => describe(this, claimResponse));
 
     /// <summary>Whether the AuditEvent was already committed with what the request wrote.</summary>
     internal bool Recorded => _submission?.Saved == true;
@@ -60,7 +56,7 @@ public sealed class AuditTrail(RequestDelegate next, ResourceInteractions fhir, 
             await next(http);
             return;
         }
-        var details = new AuditDetails(d => Build(http, d));
+        var details = new AuditDetails((d, touched) => Build(http, d, touched));
         http.Features.Set(details);
         try
         {
@@ -86,7 +82,7 @@ public sealed class AuditTrail(RequestDelegate next, ResourceInteractions fhir, 
         }
         try
         {
-            await fhir.CreateAsync("AuditEvent", Build(http, details), null, CancellationToken.None);
+            await fhir.CreateAsync("AuditEvent", Build(http, details, null), null, CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -95,7 +91,7 @@ public sealed class AuditTrail(RequestDelegate next, ResourceInteractions fhir, 
         }
     }
 
-    private static AuditEvent Build(HttpContext http, AuditDetails details)
+    private static AuditEvent Build(HttpContext http, AuditDetails details, string? touched)
     {
         var endpoint = http.GetEndpoint();
         var action = endpoint?.Metadata.GetMetadata<FhirActionMetadata>();
@@ -168,7 +164,7 @@ public sealed class AuditTrail(RequestDelegate next, ResourceInteractions fhir, 
             }
             audit.Entity.Add(entity);
         }
-        foreach (var reference in details.Entities)
+        foreach (var reference in touched is null ? details.Entities : [.. details.Entities, touched])
         {
             audit.Entity.Add(new AuditEvent.EntityComponent { What = new ResourceReference(reference) });
         }
