@@ -184,12 +184,27 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         await connection.ExecuteAsync(new CommandDefinition(Dialect.DeleteAuthorizationKeys, new { authorization.Number }, tx, cancellationToken: ct));
         var keys = authorization.Members.Select(k => ("member", k.ToString())).Concat(authorization.Providers.Select(k => ("provider", k.ToString())))
             .Concat(authorization.TrackingIds().Select(k => ("tracking", k)))
-            .Distinct().Select(k => new object?[] { k.Item1, k.Item2, authorization.Number }).ToList();
-        await Dialect.AuthorizationKeyRows.ExecuteAsync(connection, tx, keys, ct);
-        var decidedAt = submission.ReceivedAt.UtcTicks;
-        var decisions = submission.Decisions.Select(d => new object?[]
-            { submission.Id, authorization.Number, d.Sequence, d.X12Code, d.PolicyId, d.PolicyVersion, d.RuleId, d.Reason, decidedAt }).ToList();
-        await Dialect.ItemDecisionRows.ExecuteAsync(connection, tx, decisions, ct);
+            .Distinct().Select(k => new { Kind = k.Item1, Key = k.Item2, authorization.Number }).ToList();
+        if (keys.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertAuthorizationKey, Dialect.Rows(keys), tx, cancellationToken: ct));
+        }
+        var decisions = submission.Decisions.Select(d => new
+        {
+            SubmissionId = submission.Id,
+            authorization.Number,
+            d.Sequence,
+            ReviewAction = d.X12Code,
+            d.PolicyId,
+            d.PolicyVersion,
+            d.RuleId,
+            d.Reason,
+            DecidedAt = submission.ReceivedAt.UtcTicks,
+        }).ToList();
+        if (decisions.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertItemDecision, Dialect.Rows(decisions), tx, cancellationToken: ct));
+        }
         for (var i = 0; i < submission.Resources.Count; i++)
         {
             await resources.WriteAsync(connection, tx, submission.Resources[i], encoded.Resources[i], ct);

@@ -51,6 +51,9 @@ public abstract class SqlDialect
     /// </summary>
     public virtual object Row<T>(T row) where T : notnull => row;
 
+    /// <summary>Dapper parameters for rows written by one statement each, as <see cref="Row{T}"/> does for one.</summary>
+    public virtual object Rows<T>(IEnumerable<T> rows) where T : notnull => rows;
+
     /// <summary>
     /// Text after an index table's alias in a search's per-row probe, to make the probe look rows up by surrogate id.
     /// Empty by default: a planner with histograms chooses well on its own.
@@ -92,17 +95,21 @@ public abstract class SqlDialect
     /// <summary>Inserts a version and returns its surrogate id.</summary>
     public abstract string InsertResource { get; }
 
-    /// <summary>Inserts token index rows.</summary>
-    internal RowInsert TokenRows { get; } = new("TokenIndex", "surrogate_id", "resource_type", "last_updated", "param", "system", "code");
+    /// <summary>Inserts a token index row.</summary>
+    public virtual string InsertToken =>
+        "INSERT INTO TokenIndex (surrogate_id, resource_type, param, system, code, last_updated) VALUES (@SurrogateId, @ResourceType, @Param, @System, @Code, @LastUpdated)";
 
-    /// <summary>Inserts string index rows.</summary>
-    internal RowInsert StringRows { get; } = new("StringIndex", "surrogate_id", "resource_type", "param", "value", "value_normalized");
+    /// <summary>Inserts a string index row.</summary>
+    public virtual string InsertString =>
+        "INSERT INTO StringIndex (surrogate_id, resource_type, param, value, value_normalized) VALUES (@SurrogateId, @ResourceType, @Param, @Value, @Normalized)";
 
-    /// <summary>Inserts reference index rows.</summary>
-    internal RowInsert ReferenceRows { get; } = new("ReferenceIndex", "surrogate_id", "resource_type", "param", "target_type", "target_id");
+    /// <summary>Inserts a reference index row.</summary>
+    public virtual string InsertReference =>
+        "INSERT INTO ReferenceIndex (surrogate_id, resource_type, param, target_type, target_id) VALUES (@SurrogateId, @ResourceType, @Param, @TargetType, @TargetId)";
 
-    /// <summary>Inserts date index rows.</summary>
-    internal RowInsert DateRows { get; } = new("DateIndex", "surrogate_id", "resource_type", "param", "start_ticks", "end_ticks");
+    /// <summary>Inserts a date index row.</summary>
+    public virtual string InsertDate =>
+        "INSERT INTO DateIndex (surrogate_id, resource_type, param, start_ticks, end_ticks) VALUES (@SurrogateId, @ResourceType, @Param, @StartTicks, @EndTicks)";
 
     /// <summary>Finds who holds a conditional-create key.</summary>
     public virtual string ReadConditionalKey =>
@@ -187,12 +194,14 @@ public abstract class SqlDialect
     public virtual string DeleteAuthorizationKeys =>
         "DELETE FROM AuthorizationKey WHERE authorization_number = @Number";
 
-    /// <summary>Adds lookup keys.</summary>
-    internal RowInsert AuthorizationKeyRows { get; } = new("AuthorizationKey", "kind", "key_value", "authorization_number");
+    /// <summary>Adds a lookup key.</summary>
+    public virtual string InsertAuthorizationKey =>
+        "INSERT INTO AuthorizationKey (kind, key_value, authorization_number) VALUES (@Kind, @Key, @Number)";
 
-    /// <summary>Records the decisions on items.</summary>
-    internal RowInsert ItemDecisionRows { get; } = new("ItemDecision", "submission_id", "authorization_number", "item_sequence",
-        "review_action", "policy_id", "policy_version", "rule_id", "reason", "decided_at");
+    /// <summary>Records the decision on one item.</summary>
+    public virtual string InsertItemDecision =>
+        "INSERT INTO ItemDecision (submission_id, authorization_number, item_sequence, review_action, policy_id, policy_version, rule_id, reason, decided_at) " +
+        "VALUES (@SubmissionId, @Number, @Sequence, @ReviewAction, @PolicyId, @PolicyVersion, @RuleId, @Reason, @DecidedAt)";
 
     private const string WorkColumns = "work_id AS Id, kind AS Kind, subject AS Subject, not_before AS NotBefore, attempts AS Attempts, last_error AS LastError";
 

@@ -182,23 +182,20 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
 
     private async Task InsertIndexAsync(DbConnection connection, DbTransaction tx, long surrogateId, ResourceWrite write, CancellationToken ct)
     {
-        List<object?[]> tokens = [], strings = [], references = [], dates = [];
         var type = write.ResourceType;
-        var lastUpdated = write.LastUpdated.UtcTicks;
-        foreach (var value in write.Index)
+        async Task Insert<T>(string sql, Func<T, object> row) where T : IndexValue
         {
-            switch (value)
+            var rows = write.Index.OfType<T>().Select(row).ToList();
+            if (rows.Count > 0)
             {
-                case TokenIndexValue v: tokens.Add([surrogateId, type, lastUpdated, v.Param, v.System, v.Code]); break;
-                case StringIndexValue v: strings.Add([surrogateId, type, v.Param, v.Value, v.Normalized]); break;
-                case ReferenceIndexValue v: references.Add([surrogateId, type, v.Param, v.TargetType, v.TargetId]); break;
-                case DateIndexValue v: dates.Add([surrogateId, type, v.Param, v.StartTicks, v.EndTicks]); break;
+                await connection.ExecuteAsync(new CommandDefinition(sql, dialect.Rows(rows), tx, cancellationToken: ct));
             }
         }
-        await dialect.TokenRows.ExecuteAsync(connection, tx, tokens, ct);
-        await dialect.StringRows.ExecuteAsync(connection, tx, strings, ct);
-        await dialect.ReferenceRows.ExecuteAsync(connection, tx, references, ct);
-        await dialect.DateRows.ExecuteAsync(connection, tx, dates, ct);
+        var lastUpdated = write.LastUpdated.UtcTicks;
+        await Insert<TokenIndexValue>(dialect.InsertToken, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.System, v.Code, LastUpdated = lastUpdated });
+        await Insert<StringIndexValue>(dialect.InsertString, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.Value, v.Normalized });
+        await Insert<ReferenceIndexValue>(dialect.InsertReference, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.TargetType, v.TargetId });
+        await Insert<DateIndexValue>(dialect.InsertDate, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.StartTicks, v.EndTicks });
     }
 
     private static string Hash(string text) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));

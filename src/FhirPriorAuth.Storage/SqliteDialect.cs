@@ -73,6 +73,9 @@ public sealed class SqliteDialect : SqlDialect
     public override object Row<T>(T row) => new PrefixedParameters(row);
 
     /// <inheritdoc />
+    public override object Rows<T>(IEnumerable<T> rows) => rows.Select(r => new PrefixedParameters(r)).ToList();
+
+    /// <inheritdoc />
     /// <remarks>
     /// Without statistics SQLite walks a type's whole last-updated index for a search that one index row answers (a
     /// Claim by identifier took 24 ms at 200,000 authorizations, 0.05 ms with them). A sampled ANALYZE is quick.

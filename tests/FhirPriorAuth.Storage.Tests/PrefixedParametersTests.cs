@@ -38,10 +38,7 @@ public sealed class PrefixedParametersTests
         };
         var dialect = new SqliteDialect("Data Source=:memory:");
 
-        foreach (var row in rows)
-        {
-            connection.Execute(insert, dialect.Row(row));
-        }
+        connection.Execute(insert, dialect.Rows(rows));
         connection.Execute(insert, dialect.Row(new { Id = "z", N = 3L, Note = (string?)"third", Kind = Kind.Update }));
 
         var stored = connection.Query<(string Id, long N, string? Note, long Kind)>("SELECT id, n, note, kind FROM T ORDER BY id").ToList();

@@ -90,19 +90,6 @@ public class TSqlParseTests
     public void TheAuthorizationLookupParses(int members, int providers) =>
         AssertParses(Dialect.FindAuthorizations(members, providers), $"authorization lookup {members}/{providers}");
 
-    [Theory]
-    [InlineData(1)]
-    [InlineData(7)]
-    [InlineData(RowInsert.MaxRows)]
-    public void EveryMultiRowInsertParses(int rows)
-    {
-        foreach (var insert in new[] { Dialect.TokenRows, Dialect.StringRows, Dialect.ReferenceRows, Dialect.DateRows,
-                     Dialect.AuthorizationKeyRows, Dialect.ItemDecisionRows })
-        {
-            AssertParses(insert.Sql(rows), $"{insert.Sql(1)} ({rows} rows)");
-        }
-    }
-
     [Fact]
     public void ABrokenStatementIsCaught()
     {
