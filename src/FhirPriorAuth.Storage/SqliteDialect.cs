@@ -78,14 +78,23 @@ public sealed class SqliteDialect : SqlDialect
     /// <inheritdoc />
     /// <remarks>
     /// Without statistics SQLite walks a type's whole last-updated index for a search that one index row answers (a
-    /// Claim by identifier took 24 ms at 200,000 authorizations, 0.05 ms with them). A sampled ANALYZE is quick.
+    /// Claim by identifier took 24 ms at 200,000 authorizations, 0.05 ms with them). A sampled ANALYZE is quick (0.1 s
+    /// on a 4.9 GB store), but it writes: run on a connection of its own under load it held SQLite's write lock for 11 s,
+    /// and every submission waited (docs/performance.md, "Tenth pass"). So it runs on the writer, between two batches.
+    /// A connection reads the statistics when it loads the schema, and a refresh of existing statistics does not change
+    /// the schema: the pool is emptied, so that every connection opened after the refresh plans with them.
     /// </remarks>
     public override async Task RefreshStatisticsAsync(CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
-        using var analyze = connection.CreateCommand();
-        analyze.CommandText = "PRAGMA analysis_limit = 1000; ANALYZE;";
-        await analyze.ExecuteNonQueryAsync(ct);
+        await WriteAsync(async (connection, tx) =>
+        {
+            using var analyze = connection.CreateCommand();
+            analyze.Transaction = tx;
+            analyze.CommandText = "PRAGMA analysis_limit = 1000; ANALYZE;";
+            return await analyze.ExecuteNonQueryAsync(ct);
+        }, ct);
+        await using var pooled = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(pooled);
     }
 
     /// <inheritdoc />
