@@ -78,9 +78,10 @@ public sealed class SqliteDialect : SqlDialect
     /// <inheritdoc />
     /// <remarks>
     /// Without statistics SQLite walks a type's whole last-updated index for a search that one index row answers (a
-    /// Claim by identifier took 24 ms at 200,000 authorizations, 0.05 ms with them). A sampled ANALYZE is quick (0.1 s
-    /// on a 4.9 GB store), but it writes: run on a connection of its own under load it held SQLite's write lock for 11 s,
-    /// and every submission waited (docs/performance.md, "Tenth pass"). So it runs on the writer, between two batches.
+    /// Claim by identifier took 24 ms at 200,000 authorizations, 0.05 ms with them). Even sampled, ANALYZE reads for
+    /// seconds on a store of several GB, and it writes: on a connection of its own under load it held SQLite's write lock
+    /// for 11 s while the writer waited to begin (docs/performance.md, "Tenth pass"). So it runs on the writer, between
+    /// two batches.
     /// A connection reads the statistics when it loads the schema, and a refresh of existing statistics does not change
     /// the schema: the pool is emptied, so that every connection opened after the refresh plans with them.
     /// </remarks>
