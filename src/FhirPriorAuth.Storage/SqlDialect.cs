@@ -22,9 +22,9 @@ public abstract class SqlDialect
 
     /// <summary>
     /// Refreshes the statistics the query planner chooses indexes by, where the database does not keep them itself
-    /// (SQL Server updates its statistics automatically).
+    /// (SQL Server updates its statistics automatically), and names what it analysed.
     /// </summary>
-    public virtual Task RefreshStatisticsAsync(CancellationToken ct) => Task.CompletedTask;
+    public virtual Task<IReadOnlyList<string>> RefreshStatisticsAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<string>>([]);
 
     /// <summary>Clause placed after SELECT to cap the rows (T-SQL TOP).</summary>
     public virtual string Top(string take) => "";

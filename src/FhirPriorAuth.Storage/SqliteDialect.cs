@@ -1,10 +1,12 @@
 using System.Data.Common;
+using System.Text.RegularExpressions;
+using Dapper;
 using Microsoft.Data.Sqlite;
 
 namespace FhirPriorAuth.Storage;
 
 /// <summary>SQLite: the embedded default. One file in WAL mode, synchronous=FULL so that an acknowledged commit is on disk.</summary>
-public sealed class SqliteDialect : SqlDialect
+public sealed partial class SqliteDialect : SqlDialect
 {
     private const int SqliteConstraint = 19;
     private const int SqliteBusy = 5;
@@ -79,24 +81,51 @@ public sealed class SqliteDialect : SqlDialect
     /// <remarks>
     /// Without statistics SQLite walks a type's whole last-updated index for a search that one index row answers (a
     /// Claim by identifier took 24 ms at 200,000 authorizations, 0.05 ms with them). Even sampled, ANALYZE reads for
-    /// seconds on a store of several GB, and it writes: on a connection of its own under load it held SQLite's write lock
-    /// for 11 s while the writer waited to begin (docs/performance.md, "Tenth pass"). So it runs on the writer, between
-    /// two batches.
+    /// seconds on a store of several GB, and it writes, so it holds the writer: a full ANALYZE every 10 minutes stalled
+    /// every write for 5.5 s on a 4.9 GB store (docs/performance.md, "Tenth pass"). So only what SQLite's own
+    /// <c>PRAGMA optimize</c> finds stale is analysed (a table never analysed, or 10 times larger or smaller since), which
+    /// on a growing store is a table at every tenfold; and each index is analysed as its own piece of writer work, so
+    /// the submissions queued behind it wait for one index at most (0.3-0.5 s on that store) and not for a whole table.
     /// A connection reads the statistics when it loads the schema, and a refresh of existing statistics does not change
     /// the schema: the pool is emptied, so that every connection opened after the refresh plans with them.
     /// </remarks>
-    public override async Task RefreshStatisticsAsync(CancellationToken ct)
+    public override async Task<IReadOnlyList<string>> RefreshStatisticsAsync(CancellationToken ct)
     {
-        await WriteAsync(async (connection, tx) =>
+        // Debug mode (0x1) lists the ANALYZE statements optimize would run; 0x10000 checks every table, not only those
+        // this connection has queried.
+        var stale = await _writer.RunAsync(async (connection, tx) =>
+            (await connection.QueryAsync<string>(new CommandDefinition("PRAGMA optimize = 0x10003", transaction: tx, cancellationToken: ct))).ToList(), ct);
+        var analysed = new List<string>();
+        foreach (var statement in stale)
         {
-            using var analyze = connection.CreateCommand();
-            analyze.Transaction = tx;
-            analyze.CommandText = "PRAGMA analysis_limit = 1000; ANALYZE;";
-            return await analyze.ExecuteNonQueryAsync(ct);
-        }, ct);
-        await using var pooled = new SqliteConnection(_connectionString);
-        SqliteConnection.ClearPool(pooled);
+            var table = AnalyzeTable().Match(statement);
+            var name = table.Groups[1].Value.Replace("\"\"", "\"");
+            var indexes = table.Success
+                ? await _writer.RunAsync(async (connection, tx) => (await connection.QueryAsync<string>(new CommandDefinition(
+                    "SELECT name FROM pragma_index_list(@name)", new { name }, tx, cancellationToken: ct))).ToList(), ct)
+                : [];
+            // A table without indexes is analysed whole, and a line this code does not recognise is run as optimize gives it.
+            var analyses = indexes.Count > 0 ? indexes.Select(index => $"ANALYZE {Quote(index)}")
+                : table.Success ? [$"ANALYZE {Quote(name)}"] : [statement];
+            foreach (var analysis in analyses)
+            {
+                await _writer.RunAsync(async (connection, tx) => await connection.ExecuteAsync(new CommandDefinition(
+                    $"PRAGMA analysis_limit = 1000; {analysis};", transaction: tx, cancellationToken: ct)), ct);
+                analysed.Add(analysis);
+            }
+        }
+        if (analysed.Count > 0)
+        {
+            await using var pooled = new SqliteConnection(_connectionString);
+            SqliteConnection.ClearPool(pooled);
+        }
+        return analysed;
     }
+
+    private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
+
+    [GeneratedRegex("""^ANALYZE "main"\."((?:[^"]|"")+)"$""")]
+    private static partial Regex AnalyzeTable();
 
     /// <inheritdoc />
     /// <remarks>

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Runtime;
 using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
@@ -23,7 +24,7 @@ public sealed class Readiness
 /// Migrates the database before Kestrel accepts requests (hosted services start first) while the PAS profiles compile,
 /// then warms the parser, FHIRPath expressions and SQL paths so that the first real request is not the slow one.
 /// <c>/health/ready</c> turns healthy when all that is done; Firely's schemas compile afterwards, and the database's
-/// planner statistics are refreshed every 10 minutes.
+/// planner statistics are refreshed as tables grow.
 /// </summary>
 internal sealed class StartupWork(MigrationRunner migrations, SqlDialect database, ResourceInteractions interactions, PasValidator validator,
     Readiness readiness, ILogger<StartupWork> log) : BackgroundService
@@ -39,7 +40,6 @@ internal sealed class StartupWork(MigrationRunner migrations, SqlDialect databas
             log.LogInformation("PAS {Version} profiles compiled", version.Label());
         }, ct)));
         var applied = await migrations.MigrateAsync(ct);
-        await database.RefreshStatisticsAsync(ct);
         log.LogInformation("Database ready; migrations applied now: {Applied}", applied.Count == 0 ? "none" : string.Join(", ", applied));
         await base.StartAsync(ct);
     }
@@ -72,18 +72,32 @@ internal sealed class StartupWork(MigrationRunner migrations, SqlDialect databas
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
-        // The planner's statistics follow the data as it grows.
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(10));
-        while (await timer.WaitForNextTickAsync(ct))
+        // The planner's statistics follow the data as it grows: checked once the server is ready (a store's statistics
+        // persist, so only a new or much grown store waits for them), then every minute, since finding nothing stale
+        // costs milliseconds.
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1));
+        do
         {
             try
             {
-                await database.RefreshStatisticsAsync(ct);
+                await RefreshStatisticsAsync(ct);
             }
             catch (Exception e) when (e is DbException or TimeoutException)
             {
-                log.LogWarning(e, "Refreshing the database statistics failed; the next attempt is in 10 minutes");
+                log.LogWarning(e, "Refreshing the database statistics failed; the next attempt is in a minute");
             }
+        }
+        while (await timer.WaitForNextTickAsync(ct));
+    }
+
+    private async Task RefreshStatisticsAsync(CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var analysed = await database.RefreshStatisticsAsync(ct);
+        if (analysed.Count > 0)
+        {
+            log.LogInformation("Planner statistics refreshed in {Elapsed:F0} ms: {Analysed}",
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds, string.Join("; ", analysed));
         }
     }
 }
