@@ -22,7 +22,7 @@ public abstract class SqlDialect
 
     /// <summary>
     /// Refreshes the statistics the query planner chooses indexes by, where the database does not keep them itself
-    /// (SQL Server updates its statistics automatically), and names what it analysed.
+    /// (SQL Server updates its statistics automatically), and names what it analysed and how long each took.
     /// </summary>
     public virtual Task<IReadOnlyList<string>> RefreshStatisticsAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<string>>([]);
 

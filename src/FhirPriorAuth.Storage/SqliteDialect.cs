@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -109,9 +110,10 @@ public sealed partial class SqliteDialect : SqlDialect
                 : table.Success ? [$"ANALYZE {Quote(name)}"] : [statement];
             foreach (var analysis in analyses)
             {
+                var started = Stopwatch.GetTimestamp();
                 await _writer.RunAsync(async (connection, tx) => await connection.ExecuteAsync(new CommandDefinition(
                     $"PRAGMA analysis_limit = 1000; {analysis};", transaction: tx, cancellationToken: ct)), ct);
-                analysed.Add(analysis);
+                analysed.Add($"{analysis} in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms");
             }
         }
         if (analysed.Count > 0)

@@ -71,15 +71,15 @@ public sealed class SqliteStatisticsTests(SqliteDatabase database) : IClassFixtu
         await WriteClaimsAsync(store, 0, 200);
         var first = await store.Store.Dialect.RefreshStatisticsAsync(default);
         // One index at a time, so the writes queued behind the refresh wait for one index, not a table.
-        Assert.Contains("ANALYZE \"IX_TokenIndex_Code\"", first);
-        Assert.Contains("ANALYZE \"IX_TokenIndex_Resource\"", first);
+        Assert.Contains(first, a => a.StartsWith("ANALYZE \"IX_TokenIndex_Code\" in "));
+        Assert.Contains(first, a => a.StartsWith("ANALYZE \"IX_TokenIndex_Resource\" in "));
         Assert.DoesNotContain(first, a => a.Contains("ANALYZE \"TokenIndex\"") || a.Contains("ANALYZE \"SmartClient"));
         Assert.Empty(await store.Store.Dialect.RefreshStatisticsAsync(default));
 
         await WriteClaimsAsync(store, 200, 400);
         Assert.Empty(await store.Store.Dialect.RefreshStatisticsAsync(default));
         await WriteClaimsAsync(store, 600, 2400);
-        Assert.Contains("ANALYZE \"IX_TokenIndex_Code\"", await store.Store.Dialect.RefreshStatisticsAsync(default));
+        Assert.Contains(await store.Store.Dialect.RefreshStatisticsAsync(default), a => a.StartsWith("ANALYZE \"IX_TokenIndex_Code\" in "));
     }
 
     private static async Task WriteClaimsAsync(SqliteDatabase store, int from, int count)
