@@ -71,6 +71,7 @@ internal sealed class StartupWork(MigrationRunner migrations, SqlDialect databas
         // returns it to the system (ADR 0012).
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeHeap.Trim();
 
         // The planner's statistics follow the data as it grows: checked once the server is ready (a store's statistics
         // persist, so only a new or much grown store waits for them), then every minute, since finding nothing stale
