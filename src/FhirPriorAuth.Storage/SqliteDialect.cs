@@ -84,8 +84,8 @@ public sealed partial class SqliteDialect : SqlDialect
     /// Claim by identifier took 24 ms at 200,000 authorizations, 0.05 ms with them). Even sampled, ANALYZE reads for
     /// seconds on a store of several GB, and it writes, so it holds the writer: a full ANALYZE every 10 minutes stalled
     /// every write for 5.5 s on a 4.9 GB store (docs/performance.md, "Tenth pass"). So only what SQLite's own
-    /// <c>PRAGMA optimize</c> finds stale is analysed (a table never analysed, or 10 times larger or smaller since), which
-    /// on a growing store is a table at every tenfold; and each index is analysed as its own piece of writer work, so
+    /// <c>PRAGMA optimize</c> finds stale is analysed (a table never analysed, or by its B-tree's estimate 10 times larger
+    /// or smaller since: after 4-10 times the rows on our load); and each index is analysed as its own piece of writer work, so
     /// the submissions queued behind it wait for one index at most (0.3-0.5 s on that store) and not for a whole table.
     /// A connection reads the statistics when it loads the schema, and a refresh of existing statistics does not change
     /// the schema: the pool is emptied, so that every connection opened after the refresh plans with them.
