@@ -99,15 +99,16 @@ public sealed partial class SqliteDialect : SqlDialect
         var analysed = new List<string>();
         foreach (var statement in stale)
         {
+            // A line this code does not recognise is run as optimize gives it; a table without indexes is analysed whole.
             var table = AnalyzeTable().Match(statement);
-            var name = table.Groups[1].Value.Replace("\"\"", "\"");
-            var indexes = table.Success
-                ? await _writer.RunAsync(async (connection, tx) => (await connection.QueryAsync<string>(new CommandDefinition(
-                    "SELECT name FROM pragma_index_list(@name)", new { name }, tx, cancellationToken: ct))).ToList(), ct)
-                : [];
-            // A table without indexes is analysed whole, and a line this code does not recognise is run as optimize gives it.
-            var analyses = indexes.Count > 0 ? indexes.Select(index => $"ANALYZE {Quote(index)}")
-                : table.Success ? [$"ANALYZE {Quote(name)}"] : [statement];
+            IEnumerable<string> analyses = [statement];
+            if (table.Success)
+            {
+                var name = table.Groups[1].Value.Replace("\"\"", "\"");
+                var indexes = await _writer.RunAsync(async (connection, tx) => (await connection.QueryAsync<string>(new CommandDefinition(
+                    "SELECT name FROM pragma_index_list(@name)", new { name }, tx, cancellationToken: ct))).ToList(), ct);
+                analyses = indexes.Count > 0 ? indexes.Select(index => $"ANALYZE {Quote(index)}") : [$"ANALYZE {Quote(name)}"];
+            }
             foreach (var analysis in analyses)
             {
                 var started = Stopwatch.GetTimestamp();

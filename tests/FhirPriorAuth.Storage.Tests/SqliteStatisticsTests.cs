@@ -13,11 +13,7 @@ public sealed class SqliteStatisticsTests(SqliteDatabase database) : IClassFixtu
     [Fact]
     public async Task AfterRefreshingStatistics_AnIdentifierSearchStartsFromTheIdentifier()
     {
-        var fhir = new ResourceInteractions(database.Store, SearchParameterRegistry.Default, TimeProvider.System);
-        var writes = Enumerable.Range(0, 300).Select(i => fhir.PrepareWrite(
-            new Claim { Identifier = [new Identifier("urn:test:claims", "C" + i)], Use = ClaimUseCode.Preauthorization },
-            ResourceInteractions.NewId(), 1, 0)).ToList();
-        await database.Store.CommitAsync(writes, default);
+        await WriteClaimsAsync(database, 0, 300);
         var (parsed, _) = new SearchQueryParser(SearchParameterRegistry.Default).Parse("Claim", ResourceInteractions.ParseQueryString("identifier=urn:test:claims|C7,urn:test:claims|C8"));
         var (sql, parameters) = new SqlSearchBuilder(database.Store.Dialect).Search(parsed);
 
