@@ -319,7 +319,7 @@ internal static class Load
                     using var response = await http.SendAsync(request, CancellationToken.None);
                     var body = await response.Content.ReadAsByteArrayAsync(CancellationToken.None);
                     var ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                    if (response.IsSuccessStatusCode) stats.Ok(ms, results?.Invoke(body));
+                    if (response.IsSuccessStatusCode) stats.Ok(ms, DateTime.UtcNow.AddMilliseconds(-ms), results?.Invoke(body));
                     else stats.Error(((int)response.StatusCode).ToString(CultureInfo.InvariantCulture), Encoding.UTF8.GetString(body));
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
@@ -339,6 +339,8 @@ internal static class Load
         private readonly ConcurrentDictionary<string, int> _errors = new();
         private readonly ConcurrentDictionary<string, byte> _samples = new();
         private double[]? _sorted;
+        // The slowest requests and when they started (UTC), to set beside the server's log.
+        private readonly List<(double Ms, DateTime Started)> _slowest = [];
 
         public TimeSpan Elapsed { get; set; }
         public int Completed => _latencies.Count + Errors;
@@ -346,10 +348,19 @@ internal static class Load
         public double MeanResults => _results.IsEmpty ? 0 : _results.Average();
         public int Empty => _results.Count(r => r == 0);
 
-        public void Ok(double ms, int? results)
+        public void Ok(double ms, DateTime started, int? results)
         {
             _latencies.Enqueue(ms);
             if (results is { } r) _results.Enqueue(r);
+            lock (_slowest)
+            {
+                if (_slowest.Count < 3 || ms > _slowest[^1].Ms)
+                {
+                    _slowest.Add((ms, started));
+                    _slowest.Sort((a, b) => b.Ms.CompareTo(a.Ms));
+                    if (_slowest.Count > 3) _slowest.RemoveAt(3);
+                }
+            }
         }
 
         public void Error(string status, string detail)
@@ -371,6 +382,7 @@ internal static class Load
             Console.WriteLine($"duration       {Elapsed.TotalSeconds:F2} s");
             Console.WriteLine($"throughput     {Completed / Elapsed.TotalSeconds:F1} req/s");
             Console.WriteLine($"latency ms     p50 {Percentile(50):F1}  p95 {Percentile(95):F1}  p99 {Percentile(99):F1}  max {Percentile(100):F1}  (2xx only)");
+            Console.WriteLine($"slowest        {string.Join(", ", _slowest.Select(x => $"{x.Ms:F0} ms at {x.Started:HH:mm:ss.fff}"))} (UTC)");
             PrintErrors();
         }
 
@@ -407,6 +419,7 @@ internal static class Load
                 try
                 {
                     Volatile.Write(ref token._value, await Request());
+                    Console.Error.WriteLine($"Token renewed at {DateTime.UtcNow:HH:mm:ss.fff} UTC");
                 }
                 catch (Exception e) when (e is HttpRequestException or TokenRefusedException or IOException)
                 {

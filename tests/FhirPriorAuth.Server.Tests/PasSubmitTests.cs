@@ -2,8 +2,14 @@
 #nullable disable warnings
 using System.Net;
 using System.Text.Json.Nodes;
+using Dapper;
+using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Pas;
+using FhirPriorAuth.Core.Validation;
+using FhirPriorAuth.Storage;
 using FhirPriorAuth.Tests;
 using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
 using Task = System.Threading.Tasks.Task;
 
 namespace FhirPriorAuth.Server.Tests;
@@ -206,5 +212,28 @@ public sealed class PasSubmitTests(ServerHost server)
         var other = await (await _client.Submit("2.2.1", changed.ToJsonString())).AssertResponseBundle(changed.ToJsonString());
         var first = FhirPriorAuth.Core.Fhir.FhirJson.Parse<Bundle>(System.Text.Encoding.UTF8.GetBytes(bodies[0]));
         Assert.NotEqual(((ClaimResponse)first.Entry[0].Resource).PreAuthRef, ((ClaimResponse)other.Entry[0].Resource).PreAuthRef);
+    }
+
+    /// <summary>
+    /// The proof's findings (value sets it could not expand) are kept with the submission. The proof runs beside the
+    /// decision, so its report reaches the stored record only after the decision was made.
+    /// </summary>
+    [Fact]
+    public async Task ASubmission_IsStoredWithTheWarningsOfItsValidation()
+    {
+        var json = PasHttp.Fresh(PasHttp.Example("2.2.1", "approval_pa_submit_request_payload.json"), "WARN-" + Guid.NewGuid().ToString("N"));
+        var request = (Bundle)FhirJson.ParseForProof(System.Text.Encoding.UTF8.GetBytes(json));
+        var expected = server.Services.GetRequiredService<PasValidator>().TryProve(request, PasVersion.V2_2_1, PasOperation.Submit)!.Warnings;
+        Assert.NotEmpty(expected);
+
+        var response = await (await _client.Submit("2.2.1", json)).AssertResponseBundle(json);
+        var number = ((ClaimResponse)response.Entry[0].Resource).PreAuthRef;
+        await using var connection = await server.Services.GetRequiredService<SqlDialect>().OpenAsync(default);
+        var stored = await connection.QuerySingleAsync<string>(
+            "SELECT w.warnings FROM Submission s JOIN WarningSet w ON w.warnings_hash = s.warnings_hash WHERE s.authorization_number = @Number",
+            new { Number = number });
+        var lines = stored.Split('\n');
+        Assert.Equal(expected.Count, lines.Length);
+        Assert.All(expected.Zip(lines), pair => Assert.EndsWith(pair.First.Diagnostics, pair.Second, StringComparison.Ordinal));
     }
 }

@@ -26,6 +26,8 @@ public sealed class PriorAuthorizationService(
     Crd.CoverageAssertionLink? assertions = null)
 {
     private const int MaxSaveAttempts = 3;
+    // Requests whose proof runs beside their decision now; one at a time, so that only a request alone gets two cores.
+    private int _proving;
     private readonly FollowUpSettings _settings = settings ?? new FollowUpSettings();
 
     /// <summary>How many authorizations one inquiry returns at most.</summary>
@@ -87,14 +89,85 @@ public sealed class PriorAuthorizationService(
     private async Task<(byte[]? Replay, SubmissionRecord? Submission)> DecideSubmissionAsync(byte[] rawBody, PasVersion version,
         string baseUrl, AccessScope access, CancellationToken ct)
     {
-        var (request, report, _) = ReadAndValidate(rawBody, version, PasOperation.Submit, access, "submit");
+        var (request, report, first) = await ProveWhileDecidingAsync(rawBody, version, baseUrl, access, ct)
+            ?? await ValidateThenDecideAsync(rawBody, version, baseUrl, access, ct);
+        if (first.Replay is not null)
+        {
+            return (first.Replay, null);
+        }
+        var submission = await PullDocumentsAsync(first.Submission!,
+            pulled => DecideAsync(request, first.Submission!.IdempotencyKey, rawBody, version, baseUrl, access, pulled, ct), ct);
+        return (null, submission with { Warnings = report.Warnings.Select(w => $"{w.Expression.FirstOrDefault()}: {w.Diagnostics}").ToList() });
+    }
+
+    /// <summary>A request's first decision: the stored answer when it is a replay, else the record to save.</summary>
+    private sealed record FirstDecision(byte[]? Replay, SubmissionRecord? Submission);
+
+    /// <summary>
+    /// The fast way: the request parsed for the proof is decided while another thread proves it. Both only read the
+    /// parsed request, so a request that finds no other request proving gets a second core for its two largest CPU
+    /// shares; under load they run one after the other, as more threads would only contend. A decision counts only when
+    /// the proof goes through: otherwise it is dropped, errors included, and the checked way starts over, so what a
+    /// client sees is what it saw when the decision came after the proof (docs/performance.md, "Twelfth pass").
+    /// Null when the request takes the checked way.
+    /// </summary>
+    private async Task<(PasRequest, PasValidationReport, FirstDecision)?> ProveWhileDecidingAsync(byte[] rawBody, PasVersion version,
+        string baseUrl, AccessScope access, CancellationToken ct)
+    {
+        if (ReadForProof(rawBody, PasOperation.Submit) is not { } request)
+        {
+            return null;
+        }
+        if (Interlocked.Increment(ref _proving) > 1)
+        {
+            Interlocked.Decrement(ref _proving);
+            return Prove(request, version, PasOperation.Submit) is { } proven ? (request, proven, await OwnThenDecideAsync()) : null;
+        }
+        PasValidationReport? report;
+        Task<FirstDecision> decision;
+        try
+        {
+            var proof = System.Threading.Tasks.Task.Run(() => Prove(request, version, PasOperation.Submit));
+            decision = OwnThenDecideAsync();
+            report = await proof;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _proving);
+        }
+        try
+        {
+            var first = await decision;
+            return report is null ? null : (request, report, first);
+        }
+        catch (Exception e) when (report is null && e is not OutOfMemoryException)
+        {
+            return null;
+        }
+
+        async Task<FirstDecision> OwnThenDecideAsync()
+        {
+            RequireOwnOrganization(request, access, "submit");
+            return await DecideFirstAsync(request, rawBody, version, baseUrl, access, ct);
+        }
+    }
+
+    private async Task<(PasRequest, PasValidationReport, FirstDecision)> ValidateThenDecideAsync(byte[] rawBody, PasVersion version,
+        string baseUrl, AccessScope access, CancellationToken ct)
+    {
+        var (request, report, _) = ReadChecked(rawBody, version, PasOperation.Submit, access, "submit");
+        return (request, report, await DecideFirstAsync(request, rawBody, version, baseUrl, access, ct));
+    }
+
+    private async Task<FirstDecision> DecideFirstAsync(PasRequest request, byte[] rawBody, PasVersion version, string baseUrl,
+        AccessScope access, CancellationToken ct)
+    {
         var key = IdempotencyKey(version, request.Bundle, rawBody);
         if (await store.FindResponseAsync(key, ct) is { } replay)
         {
-            return (replay, null);
+            return new FirstDecision(replay, null);
         }
-        var submission = await DecideAsync(request, report, key, rawBody, version, baseUrl, access, null, ct);
-        return (null, await PullDocumentsAsync(submission, pulled => DecideAsync(request, report, key, rawBody, version, baseUrl, access, pulled, ct), ct));
+        return new FirstDecision(null, await DecideAsync(request, key, rawBody, version, baseUrl, access, null, ct));
     }
 
     /// <summary>
@@ -142,21 +215,43 @@ public sealed class PriorAuthorizationService(
         {
             return (proven, proof, RequireOwnOrganization(proven, access, action));
         }
+        return ReadChecked(rawBody, version, operation, access, action);
+    }
+
+    /// <summary>The checked way: parse with the SDK's checks, check the caller's organization, validate in full.</summary>
+    private (PasRequest Request, PasValidationReport Report, IReadOnlyList<IdentifierKey> Providers) ReadChecked(
+        byte[] rawBody, PasVersion version, PasOperation operation, AccessScope access, string action)
+    {
         var request = PasRequest.Read(FhirJson.ParseIgnoringUnknownElements(rawBody), operation);
         var providers = RequireOwnOrganization(request, access, action);
         return (request, Validate(request, version, operation), providers);
     }
 
-    private (PasRequest, PasValidationReport)? Proven(byte[] rawBody, PasVersion version, PasOperation operation)
+    private (PasRequest, PasValidationReport)? Proven(byte[] rawBody, PasVersion version, PasOperation operation) =>
+        ReadForProof(rawBody, operation) is { } request && Prove(request, version, operation) is { } report ? (request, report) : null;
+
+    /// <summary>The request parsed without the SDK's checks, for the proof; null when even that fails.</summary>
+    private static PasRequest? ReadForProof(byte[] rawBody, PasOperation operation)
     {
         try
         {
-            var request = PasRequest.Read(FhirJson.ParseForProof(rawBody), operation);
-            return validator.TryProve(request.Bundle, version, operation) is { } report ? (request, report) : null;
+            return PasRequest.Read(FhirJson.ParseForProof(rawBody), operation);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Whatever went wrong (values the checks would have refused included) is reported by the checked way.
+            return null;
+        }
+    }
+
+    private PasValidationReport? Prove(PasRequest request, PasVersion version, PasOperation operation)
+    {
+        try
+        {
+            return validator.TryProve(request.Bundle, version, operation);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
             return null;
         }
     }
@@ -243,7 +338,7 @@ public sealed class PriorAuthorizationService(
         };
     }
 
-    private async Task<SubmissionRecord> DecideAsync(PasRequest request, PasValidationReport report, string key, byte[] rawBody,
+    private async Task<SubmissionRecord> DecideAsync(PasRequest request, string key, byte[] rawBody,
         PasVersion version, string baseUrl, AccessScope access, PulledDocuments? pulled, CancellationToken ct)
     {
         var now = interactions.Now();
@@ -369,7 +464,7 @@ public sealed class PriorAuthorizationService(
         return new SubmissionRecord(ResourceInteractions.NewId(), key,
             request.Bundle.Identifier?.Value is { } v ? new IdentifierKey(request.Bundle.Identifier.System, v) : null,
             now, authorization, existing is null, decisions, writes, rawBody, responseBundle,
-            report.Warnings.Select(w => $"{w.Expression.FirstOrDefault()}: {w.Diagnostics}").ToList(), work,
+            [], work,
             existing is null ? StepKinds.Request : StepKinds.Update);
     }
 
