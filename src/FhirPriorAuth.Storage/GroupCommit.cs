@@ -20,14 +20,40 @@ namespace FhirPriorAuth.Storage;
 /// <param name="open">Opens the writer's connection.</param>
 /// <param name="idleExit">How long the writer waits for work before it exits.</param>
 /// <param name="committed">Runs on the writer after a commit, once its callers have been answered (a checkpoint).</param>
+/// <param name="followUp">
+/// Work a piece may ask for with <see cref="FollowUp"/>: queued first for the next transaction once the piece's commit is
+/// durable, so that its callers are answered without waiting for it (the search index, <see cref="PendingIndex"/>).
+/// </param>
 internal sealed class GroupCommit(
-    Func<CancellationToken, Task<DbConnection>> open, TimeSpan? idleExit = null, Action<DbConnection>? committed = null)
+    Func<CancellationToken, Task<DbConnection>> open, TimeSpan? idleExit = null, Action<DbConnection>? committed = null,
+    Func<DbConnection, DbTransaction, Task>? followUp = null)
 {
     private readonly TimeSpan _idleExit = idleExit ?? TimeSpan.FromSeconds(10);
     private readonly Lock _queueLock = new();
     private readonly SemaphoreSlim _queued = new(0);
     private List<Work> _queue = [];
     private bool _writing;
+    private bool _followUpAsked; // the writer's own: set by its pieces, read after their commit
+    private Work<bool>? _followUp;
+    private int _followUpFailures;
+
+    /// <summary>Asks, from a piece running on the writer, for the follow-up after this transaction's commit.</summary>
+    public void FollowUp() => _followUpAsked = true;
+
+    /// <summary>
+    /// Completes when the follow-up asked for by every commit made so far has been committed, or has failed (what it
+    /// had to do is then still to do, for the next one). Never to be awaited by a piece of work: the writer runs it.
+    /// </summary>
+    public Task FollowedUp
+    {
+        get
+        {
+            lock (_queueLock)
+            {
+                return _followUp is { } pending ? pending.Completion.Task.ContinueWith(_ => { }, TaskScheduler.Default) : Task.CompletedTask;
+            }
+        }
+    }
 
     public Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
     {
@@ -106,10 +132,13 @@ internal sealed class GroupCommit(
 
     private const int MaxBatch = 64;
 
+    private const int MaxFollowUpFailures = 3;
+
     /// <summary>Commits a batch on the writer's connection (opened when there is none); returns it, or null when it failed.</summary>
     private async Task<DbConnection?> CommitAsync(List<Work> batch, DbConnection? connection)
     {
         var done = false;
+        var followingUp = _followUp is { } queued && batch.Contains(queued);
         try
         {
             // Work that was queued is run even if its caller gave up: the caller may only have stopped listening.
@@ -136,6 +165,7 @@ internal sealed class GroupCommit(
             }
             await tx.CommitAsync();
             done = true;
+            _followUpFailures = followingUp ? 0 : _followUpFailures;
         }
         catch (Exception e)
         {
@@ -143,9 +173,22 @@ internal sealed class GroupCommit(
             {
                 work.Fail(e);
             }
+            // A failed follow-up is asked for again, a few times: what it had to do is still in the database.
+            _followUpAsked |= followingUp && ++_followUpFailures < MaxFollowUpFailures;
             // A connection a commit failed on may be in any state: the next batch opens a fresh one.
             connection?.Dispose();
             connection = null;
+        }
+        if (_followUpAsked && followUp is not null)
+        {
+            // Queued before the callers are answered, so that whoever they tell waits for it (FollowedUp).
+            _followUpAsked = false;
+            lock (_queueLock)
+            {
+                _followUp = new Work<bool>(async (c, t) => { await followUp(c, t); return true; });
+                _queue.Insert(0, _followUp);
+            }
+            _queued.Release();
         }
         foreach (var work in batch)
         {

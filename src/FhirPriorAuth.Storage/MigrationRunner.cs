@@ -33,7 +33,7 @@ public sealed partial class MigrationRunner(SqlDialect dialect)
     public static IEnumerable<string> Batches(string script) =>
         GoSeparator().Split(script).Select(b => b.Trim()).Where(b => b.Length > 0);
 
-    /// <summary>Applies pending migrations; returns the versions applied.</summary>
+    /// <summary>Applies pending migrations, then writes index rows a stop left pending; returns the versions applied.</summary>
     public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken ct)
     {
         await using var connection = await dialect.OpenAsync(ct);
@@ -57,6 +57,7 @@ public sealed partial class MigrationRunner(SqlDialect dialect)
                 await ApplyAsync(connection, migration, ct);
                 done.Add(migration.Version);
             }
+            await dialect.CatchUpIndexAsync(ct);
             return done;
         }
         finally

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using Dapper;
+using FhirPriorAuth.Core.Search;
 
 namespace FhirPriorAuth.Storage;
 
@@ -110,6 +112,40 @@ public abstract class SqlDialect
     /// <summary>Inserts a date index row.</summary>
     public virtual string InsertDate =>
         "INSERT INTO DateIndex (surrogate_id, resource_type, param, start_ticks, end_ticks) VALUES (@SurrogateId, @ResourceType, @Param, @StartTicks, @EndTicks)";
+
+    /// <summary>
+    /// Writes a version's search index rows in the caller's write transaction. Here straight into the index tables; a
+    /// dialect may write them after the commit (SQLite, ADR 0015), and then makes searches wait for them.
+    /// </summary>
+    public virtual Task WriteIndexAsync(DbConnection connection, DbTransaction tx, long surrogateId, string resourceType,
+        long lastUpdated, IReadOnlyList<IndexValue> rows, CancellationToken ct) =>
+        InsertIndexRowsAsync(connection, tx, surrogateId, resourceType, lastUpdated, rows, ct);
+
+    /// <summary>Completes when a search sees the index rows of every write answered before the call.</summary>
+    public virtual Task IndexedAsync() => Task.CompletedTask;
+
+    /// <summary>Inside a write transaction, before a search in it: makes the rows of the writes before it searchable.</summary>
+    public virtual Task CatchUpIndexAsync(DbConnection connection, DbTransaction tx, CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>At start: writes the index rows a stop left pending.</summary>
+    public virtual Task CatchUpIndexAsync(CancellationToken ct) => Task.CompletedTask;
+
+    internal async Task InsertIndexRowsAsync(DbConnection connection, DbTransaction tx, long surrogateId, string resourceType,
+        long lastUpdated, IReadOnlyList<IndexValue> index, CancellationToken ct)
+    {
+        async Task Insert<T>(string sql, Func<T, object> row) where T : IndexValue
+        {
+            var rows = index.OfType<T>().Select(row).ToList();
+            if (rows.Count > 0)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(sql, Rows(rows), tx, cancellationToken: ct));
+            }
+        }
+        await Insert<TokenIndexValue>(InsertToken, v => new { SurrogateId = surrogateId, ResourceType = resourceType, v.Param, v.System, v.Code, LastUpdated = lastUpdated });
+        await Insert<StringIndexValue>(InsertString, v => new { SurrogateId = surrogateId, ResourceType = resourceType, v.Param, v.Value, v.Normalized });
+        await Insert<ReferenceIndexValue>(InsertReference, v => new { SurrogateId = surrogateId, ResourceType = resourceType, v.Param, v.TargetType, v.TargetId });
+        await Insert<DateIndexValue>(InsertDate, v => new { SurrogateId = surrogateId, ResourceType = resourceType, v.Param, v.StartTicks, v.EndTicks });
+    }
 
     /// <summary>Finds who holds a conditional-create key.</summary>
     public virtual string ReadConditionalKey =>

@@ -29,6 +29,7 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
     /// <inheritdoc />
     public async Task<SearchPage> SearchAsync(SearchQuery query, CancellationToken ct)
     {
+        await dialect.IndexedAsync();
         await using var connection = await dialect.OpenAsync(ct);
         return await SearchAsync(connection, null, query, ct);
     }
@@ -128,7 +129,7 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
             // Another writer inserted this version between our read and our insert (SQL Server; SQLite serializes writers).
             throw new VersionConflictException(write.ResourceType, write.Id, write.ExpectedCurrentVersion, write.Version);
         }
-        await InsertIndexAsync(connection, tx, surrogateId, write, ct);
+        await dialect.WriteIndexAsync(connection, tx, surrogateId, write.ResourceType, write.LastUpdated.UtcTicks, write.Index, ct);
         return new WriteResult(new StoredResource(write.ResourceType, write.Id, write.Version, write.LastUpdated,
             write.Json is null, write.Json ?? ReadOnlyMemory<byte>.Empty), Created: true);
     }
@@ -140,6 +141,7 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
     private async Task<StoredResource?> ClaimConditionalKeyAsync(DbConnection connection, DbTransaction tx,
         ResourceWrite write, ConditionalCriteria criteria, CancellationToken ct)
     {
+        await dialect.CatchUpIndexAsync(connection, tx, ct);
         var matches = await SearchAsync(connection, tx, criteria.Query, ct);
         if (matches.Resources.Count > 1)
         {
@@ -178,24 +180,6 @@ public sealed class SqlResourceStore(SqlDialect dialect) : IResourceStore
             next = new SearchCursor(last.SortKey, last.Sequence);
         }
         return new SearchPage(rows.Take(query.Count).Select(r => r.ToStored()).ToList(), next);
-    }
-
-    private async Task InsertIndexAsync(DbConnection connection, DbTransaction tx, long surrogateId, ResourceWrite write, CancellationToken ct)
-    {
-        var type = write.ResourceType;
-        async Task Insert<T>(string sql, Func<T, object> row) where T : IndexValue
-        {
-            var rows = write.Index.OfType<T>().Select(row).ToList();
-            if (rows.Count > 0)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(sql, dialect.Rows(rows), tx, cancellationToken: ct));
-            }
-        }
-        var lastUpdated = write.LastUpdated.UtcTicks;
-        await Insert<TokenIndexValue>(dialect.InsertToken, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.System, v.Code, LastUpdated = lastUpdated });
-        await Insert<StringIndexValue>(dialect.InsertString, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.Value, v.Normalized });
-        await Insert<ReferenceIndexValue>(dialect.InsertReference, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.TargetType, v.TargetId });
-        await Insert<DateIndexValue>(dialect.InsertDate, v => new { SurrogateId = surrogateId, ResourceType = type, v.Param, v.StartTicks, v.EndTicks });
     }
 
     private static string Hash(string text) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));

@@ -1,0 +1,2 @@
+-- SQL Server writes a version's search index rows in the version's own transaction: nothing is left pending, and
+-- replicas that share the database see them at once (ADR 0015). The SQLite store keeps a PendingIndex table here.
