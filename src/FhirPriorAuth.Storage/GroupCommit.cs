@@ -134,15 +134,30 @@ internal sealed class GroupCommit(
 
     private const int MaxFollowUpFailures = 3;
 
+    private static async Task SynchronousAsync(DbConnection connection, string level)
+    {
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = $"PRAGMA synchronous = {level}";
+        await pragma.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Commits a batch on the writer's connection (opened when there is none); returns it, or null when it failed.</summary>
     private async Task<DbConnection?> CommitAsync(List<Work> batch, DbConnection? connection)
     {
         var done = false;
         var followingUp = _followUp is { } queued && batch.Contains(queued);
+        // A follow-up alone commits without waiting for the disk, and takes in nothing queued meanwhile: it only redoes
+        // from rows already durable, a loss of power rolls it back whole (the log's checksums), and the next durable
+        // commit's sync covers it. A request arriving during it then waits for less.
+        var alone = followingUp && batch.Count == 1;
         try
         {
             // Work that was queued is run even if its caller gave up: the caller may only have stopped listening.
             connection ??= await open(CancellationToken.None);
+            if (alone)
+            {
+                await SynchronousAsync(connection, "NORMAL");
+            }
             await using var tx = await connection.BeginTransactionAsync();
             for (var i = 0; i < batch.Count; i++)
             {
@@ -158,12 +173,16 @@ internal sealed class GroupCommit(
                     work.Fail(e);
                 }
                 await tx.ReleaseAsync("work");
-                if (i == batch.Count - 1 && batch.Count < MaxBatch)
+                if (i == batch.Count - 1 && batch.Count < MaxBatch && !alone)
                 {
                     TakeQueued(batch);
                 }
             }
             await tx.CommitAsync();
+            if (alone)
+            {
+                await SynchronousAsync(connection, "FULL");
+            }
             done = true;
             _followUpFailures = followingUp ? 0 : _followUpFailures;
         }

@@ -67,6 +67,17 @@ public sealed class SqlitePendingIndexTests
     }
 
     [Fact]
+    public async Task TheWriter_IsDurableAgainAfterAMoveThatWasNot()
+    {
+        using var database = new SqliteDatabase();
+        await Fhir(database).CreateAsync("Patient", Member(Guid.NewGuid().ToString("N")), null, default);
+        await database.Store.Dialect.IndexedAsync();
+
+        Assert.Equal(2, await database.Store.Dialect.WriteAsync((connection, tx) => // FULL
+            connection.ExecuteScalarAsync<int>("PRAGMA synchronous", transaction: tx), default));
+    }
+
+    [Fact]
     public async Task RowsAStopLeftPending_AreWrittenAtTheNextStart()
     {
         using var database = new SqliteDatabase();
