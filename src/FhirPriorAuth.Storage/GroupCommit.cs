@@ -50,7 +50,10 @@ internal sealed class GroupCommit(
         {
             lock (_queueLock)
             {
-                return _followUp is { } pending ? pending.Completion.Task.ContinueWith(_ => { }, TaskScheduler.Default) : Task.CompletedTask;
+                // Most searches find it done: they go on without a continuation on the pool.
+                return _followUp?.Completion.Task is { IsCompleted: false } pending
+                    ? pending.ContinueWith(_ => { }, TaskScheduler.Default)
+                    : Task.CompletedTask;
             }
         }
     }
