@@ -197,6 +197,7 @@ internal static class Load
         }
         await Task.WhenAll(producing, deciding);
         if (pending.Count > 0) await Flush();
+        await dialect.IndexedAsync(); // the last batch's index rows too, so the store is whole when the tool exits
 
         var samplePath = SamplePath(options, storage);
         await File.WriteAllTextAsync(samplePath, JsonSerializer.Serialize(sample, SampleJson), ct);
