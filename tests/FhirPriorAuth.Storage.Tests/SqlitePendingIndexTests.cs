@@ -46,6 +46,14 @@ public sealed class SqlitePendingIndexTests
         });
     }
 
+    /// <summary>Creates a member's Patient and leaves it as a stop between its commit and its index's move would.</summary>
+    private static async Task<string> CreateUnindexedAsync(SqliteDatabase database, string memberId)
+    {
+        var id = (await Fhir(database).CreateAsync("Patient", Member(memberId), null, default)).Resource.Id;
+        await UnindexAsync(database, id);
+        return id;
+    }
+
     private static async Task<long> PendingAsync(SqliteDatabase database)
     {
         await using var connection = await database.Store.Dialect.OpenAsync(default);
@@ -82,8 +90,7 @@ public sealed class SqlitePendingIndexTests
     {
         using var database = new SqliteDatabase();
         var memberId = Guid.NewGuid().ToString("N");
-        var id = (await Fhir(database).CreateAsync("Patient", Member(memberId), null, default)).Resource.Id;
-        await UnindexAsync(database, id);
+        var id = await CreateUnindexedAsync(database, memberId);
         Assert.Empty(await FindAsync(database, memberId));
 
         var restarted = new SqlResourceStore(new StorageOptions { DataDirectory = database.Directory }.CreateDialect());
@@ -98,8 +105,7 @@ public sealed class SqlitePendingIndexTests
     {
         using var database = new SqliteDatabase();
         var (first, second) = (Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"));
-        var id = (await Fhir(database).CreateAsync("Patient", Member(first), null, default)).Resource.Id;
-        await UnindexAsync(database, id);
+        var id = await CreateUnindexedAsync(database, first);
 
         var update = Member(second);
         update.Id = id;
@@ -118,8 +124,7 @@ public sealed class SqlitePendingIndexTests
     {
         using var database = new SqliteDatabase();
         var memberId = Guid.NewGuid().ToString("N");
-        var id = (await Fhir(database).CreateAsync("Patient", Member(memberId), null, default)).Resource.Id;
-        await UnindexAsync(database, id);
+        var id = await CreateUnindexedAsync(database, memberId);
 
         var again = await Fhir(database).CreateAsync("Patient", Member(memberId), $"identifier={Members}|{memberId}", default);
 
