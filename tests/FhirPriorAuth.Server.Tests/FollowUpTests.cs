@@ -2,7 +2,10 @@
 #nullable disable warnings
 using System.Net;
 using FhirPriorAuth.Core.FollowUp;
+using FhirPriorAuth.Server.FollowUp;
+using FhirPriorAuth.Storage;
 using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Task = System.Threading.Tasks.Task;
 
@@ -48,6 +51,34 @@ public sealed class FollowUpTests : IAsyncLifetime
         var provider = new HttpRequestMessage(HttpMethod.Get, $"fhir/Task?group-identifier=urn:fhirpriorauth:authorization|{number}");
         provider.Headers.Authorization = new("Bearer", _server.Token("provider-app", organization: ["http://hl7.org/fhir/sid/us-npi|1234567893"]));
         Assert.Empty((await (await _server.Client.SendAsync(provider)).ReadAs<Bundle>()).Entry);
+    }
+
+    [Fact]
+    public async Task AWorkerStoppedWhileItsClaimIsBeingCommitted_LeavesNothingLeasedForTheNextStart()
+    {
+        var queue = _server.Services.GetRequiredService<IWorkQueue>();
+        var database = _server.Services.GetRequiredService<SqlDialect>();
+        var now = _clock.GetUtcNow();
+        var item = WorkItem.New(WorkKinds.EscalateTask, $"Task/{Guid.NewGuid():N}", now.AddMinutes(-1));
+        await queue.EnqueueAsync([item], default);
+
+        // SQLite's writer runs queued writes together: the claim joins a batch whose last write holds its commit back.
+        var (first, last, lastRunning) = (new TaskCompletionSource(), new TaskCompletionSource(), new TaskCompletionSource());
+        var holding = database.WriteAsync(async (_, _) => { await first.Task; return 0; }, default);
+        using var stop = new CancellationTokenSource();
+        var pass = _server.Services.GetRequiredService<FollowUpWorker>().RunOnceAsync(stop.Token);
+        var holdingCommit = database.WriteAsync(async (_, _) => { lastRunning.SetResult(); await last.Task; return 0; }, default);
+        first.SetResult();
+        await lastRunning.Task;
+
+        // The server stops after the claim ran and before it was committed; then the commit goes through.
+        stop.Cancel();
+        last.SetResult();
+        await Task.WhenAll(holding, holdingCommit);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pass);
+
+        // The next start claims the item at once, not when the stopped worker's lease runs out.
+        Assert.Contains(await queue.ClaimAsync("next-start", now, now.AddMinutes(5), 100, default), claimed => claimed.Id == item.Id);
     }
 
     [Fact]

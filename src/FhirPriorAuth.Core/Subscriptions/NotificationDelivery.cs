@@ -58,12 +58,14 @@ public sealed class NotificationDelivery(ISubscriptionStore store, IAuthorizatio
     public async Task<int> RunOnceAsync(string owner, int max, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var due = await store.ClaimAsync(owner, now, now + settings.Lease, max, ct);
+        // Not cancelled, as the follow-up worker's claim: a lease committed after its caller gave up would go unreleased.
+        var due = await store.ClaimAsync(owner, now, now + settings.Lease, max, CancellationToken.None);
         for (var i = 0; i < due.Count; i++)
         {
             var delivery = due[i];
             try
             {
+                ct.ThrowIfCancellationRequested();
                 await DeliverAsync(delivery, owner, now, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -58,12 +58,15 @@ public sealed class FollowUpWorker(IWorkQueue queue, FollowUpWork work, FollowUp
     public async Task<int> RunOnceAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var items = await queue.ClaimAsync(_owner, now, now + options.Lease, options.BatchSize, ct);
+        // Not cancelled: a claim the writer commits after its caller gave up would hold its items until the lease ran out,
+        // and the next start would wait for that. Claimed, they are handed back below when the server is stopping.
+        var items = await queue.ClaimAsync(_owner, now, now + options.Lease, options.BatchSize, CancellationToken.None);
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
             try
             {
+                ct.ThrowIfCancellationRequested();
                 await work.HandleAsync(item, now, ct);
                 if (!await queue.CompleteAsync(item, _owner, ct))
                 {
