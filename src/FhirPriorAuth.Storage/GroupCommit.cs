@@ -187,7 +187,10 @@ internal sealed class GroupCommit(
                 await SynchronousAsync(connection, "FULL");
             }
             done = true;
-            _followUpFailures = followingUp ? 0 : _followUpFailures;
+            if (followingUp)
+            {
+                _followUpFailures = 0;
+            }
         }
         catch (Exception e)
         {
