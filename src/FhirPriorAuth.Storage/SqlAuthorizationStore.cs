@@ -86,6 +86,9 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     public Task<bool> SaveAsync(SubmissionRecord submission, CancellationToken ct) =>
         resources.RetryTransientAsync(() => SaveOnceAsync(submission, ct), ct);
 
+    /// <inheritdoc />
+    public SubmissionRecord Prepare(SubmissionRecord submission) => submission with { Prepared = EncodedSubmission.Of(submission) };
+
     /// <summary>
     /// Saves many submissions that each open a new authorization in one transaction, all or nothing: for filling large
     /// stores (<c>seed-authorizations</c>), where one durable commit per submission would cap the rate.
@@ -116,7 +119,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
 
     private async Task<bool> SaveOnceAsync(SubmissionRecord submission, CancellationToken ct)
     {
-        var encoded = EncodedSubmission.Of(submission);
+        var encoded = submission.Prepared is EncodedSubmission prepared && prepared.IsFor(submission) ? prepared : EncodedSubmission.Of(submission);
         if (!await Dialect.WriteAsync((connection, tx) => WriteAsync(connection, tx, submission, encoded, ct), ct))
         {
             return false;
@@ -132,6 +135,9 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     private async Task<bool> WriteAsync(DbConnection connection, DbTransaction tx, SubmissionRecord submission, EncodedSubmission encoded, CancellationToken ct)
     {
         var authorization = submission.Authorization;
+        // Found only once the request is proven, after the rest was prepared: cheap, and usually none.
+        var warnings = submission.Warnings.Count == 0 ? null : string.Join("\n", submission.Warnings);
+        var warningsHash = warnings is null ? null : Hash(warnings);
         try
         {
             await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertSubmission, Dialect.Row(new
@@ -145,7 +151,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
                 RequestCompression = encoded.Request.Compression,
                 ResponseBody = encoded.Response.Body,
                 ResponseCompression = encoded.Response.Compression,
-                encoded.WarningsHash,
+                WarningsHash = warningsHash,
                 submission.Kind,
             }), tx, cancellationToken: ct));
         }
@@ -153,9 +159,9 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         {
             return false;
         }
-        if (encoded.Warnings is not null)
+        if (warnings is not null)
         {
-            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertWarningSet, Dialect.Row(new { encoded.WarningsHash, encoded.Warnings }), tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertWarningSet, Dialect.Row(new { WarningsHash = warningsHash, Warnings = warnings }), tx, cancellationToken: ct));
         }
 
         var expected = authorization.RowVersion;
@@ -219,21 +225,28 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     /// What a submission's rows hold that takes CPU to make (deflated bodies, the detail JSON, the key's hash), made by the
     /// caller before the transaction: on SQLite the transaction runs on the one writer thread everyone waits for.
     /// </summary>
+    /// <param name="Source">What it was made from, so that a record changed since (<c>with</c>) is encoded again.</param>
     private sealed record EncodedSubmission(string Hash, EncodedBody Request, EncodedBody Response, string Detail,
-        IReadOnlyList<EncodedBody> Resources, string? Warnings, string? WarningsHash)
+        IReadOnlyList<EncodedBody> Resources, (IReadOnlyList<ResourceWrite>, byte[], byte[], AuthorizationRecord, int RowVersion) Source)
     {
-        public static EncodedSubmission Of(SubmissionRecord submission)
+        public static EncodedSubmission Of(SubmissionRecord submission) => new(
+            SqlAuthorizationStore.Hash(submission.IdempotencyKey),
+            BodyCodec.Encode(submission.RequestBundle),
+            BodyCodec.Encode(submission.ResponseBundle),
+            JsonSerializer.Serialize(submission.Authorization, DetailOptions),
+            submission.Resources.Select(BodyCodec.Encode).ToList(),
+            SourceOf(submission));
+
+        public bool IsFor(SubmissionRecord submission)
         {
-            var warnings = submission.Warnings.Count == 0 ? null : string.Join("\n", submission.Warnings);
-            return new(
-                SqlAuthorizationStore.Hash(submission.IdempotencyKey),
-                BodyCodec.Encode(submission.RequestBundle),
-                BodyCodec.Encode(submission.ResponseBundle),
-                JsonSerializer.Serialize(submission.Authorization, DetailOptions),
-                submission.Resources.Select(BodyCodec.Encode).ToList(),
-                warnings,
-                warnings is null ? null : SqlAuthorizationStore.Hash(warnings));
+            var (resources, request, response, authorization, rowVersion) = Source;
+            return ReferenceEquals(resources, submission.Resources) && ReferenceEquals(request, submission.RequestBundle)
+                && ReferenceEquals(response, submission.ResponseBundle) && ReferenceEquals(authorization, submission.Authorization)
+                && rowVersion == submission.Authorization.RowVersion;
         }
+
+        private static (IReadOnlyList<ResourceWrite>, byte[], byte[], AuthorizationRecord, int) SourceOf(SubmissionRecord s) =>
+            (s.Resources, s.RequestBundle, s.ResponseBundle, s.Authorization, s.Authorization.RowVersion);
     }
 
     private sealed class BodyRow

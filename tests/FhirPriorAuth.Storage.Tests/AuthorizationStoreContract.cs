@@ -4,6 +4,7 @@ using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Policy;
 using FhirPriorAuth.Core.Search;
+using FhirPriorAuth.Core.Security;
 using FhirPriorAuth.Core.Storage;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
@@ -115,6 +116,29 @@ public abstract class AuthorizationStoreContract
         Assert.Equal(warnings[0], stored[other.Id]);
         Assert.Null(stored[none.Id]);
         Assert.Equal(2, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM WarningSet WHERE warnings LIKE @Pattern", new { Pattern = $"%{marker}%" }));
+    }
+
+    [SkippableFact]
+    public async Task APreparedSubmission_IsSavedAsItIsWhenSaved_NotAsItWasWhenPrepared()
+    {
+        SkipUnlessAvailable();
+        var authorization = NewAuthorization(Guid.NewGuid().ToString("N"), "1234567893");
+        var prepared = Authorizations.Prepare(Submission(authorization, Guid.NewGuid().ToString("N"), isNew: true, 1, warnings: []));
+        Assert.NotNull(prepared.Prepared);
+        // The service adds the proof's warnings after preparing; a pull of documents replaces resources and response.
+        var changed = prepared with
+        {
+            Warnings = ["found after preparing"],
+            ResponseBundle = Encoding.UTF8.GetBytes("{\"v\":\"changed\"}"),
+            Resources = [.. prepared.Resources, Fhir.PrepareCreate(new Basic { Code = new CodeableConcept("urn:test", "added") }, AccessScope.All)],
+        };
+        Assert.True(await Authorizations.SaveAsync(changed, default));
+
+        Assert.Equal("{\"v\":\"changed\"}", Encoding.UTF8.GetString((await Authorizations.FindResponseAsync(changed.IdempotencyKey, default))!));
+        Assert.NotNull(await Store.ReadAsync("Basic", changed.Resources[^1].Id, null, default));
+        await using var connection = await Store.Dialect.OpenAsync(default);
+        Assert.Equal("found after preparing", await connection.QuerySingleAsync<string?>(
+            "SELECT w.warnings FROM Submission s JOIN WarningSet w ON w.warnings_hash = s.warnings_hash WHERE s.submission_id = @Id", new { changed.Id }));
     }
 
     [SkippableFact]

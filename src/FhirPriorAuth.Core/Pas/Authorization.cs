@@ -146,6 +146,12 @@ public sealed record SubmissionRecord(
     string Kind = StepKinds.Request)
 {
     /// <summary>
+    /// What the store made of this submission ahead of its save (<see cref="IAuthorizationStore.Prepare"/>); opaque to
+    /// everything else. A store uses it only while it still matches the record.
+    /// </summary>
+    public object? Prepared { get; init; }
+
+    /// <summary>
     /// The work saved with the step: its own, and, when it changes an authorization that existed before (a decision, an
     /// update, documents), telling the Subscriptions of the requesting organization. The item's id is derived from the
     /// step's, so the change is reported once however often it is handled.
@@ -225,4 +231,11 @@ public interface IAuthorizationStore
     /// Throws <see cref="VersionConflictException"/> when the authorization changed since it was read.
     /// </summary>
     Task<bool> SaveAsync(SubmissionRecord submission, CancellationToken ct);
+
+    /// <summary>
+    /// Does the part of <see cref="SaveAsync"/> that needs only CPU (compressing bodies, serializing the detail) ahead of
+    /// it, so that a caller with a core to spare does it while it waits for something else. SaveAsync does it itself for
+    /// a submission not prepared, or changed since.
+    /// </summary>
+    SubmissionRecord Prepare(SubmissionRecord submission) => submission;
 }

@@ -46,23 +46,17 @@ public sealed class PriorAuthorizationService(
         access ??= AccessScope.All;
         for (int attempt = 1; ; attempt++)
         {
-            var (replay, decided) = await DecideSubmissionAsync(rawBody, version, baseUrl, access, ct);
+            var (replay, submission) = await DecideSubmissionAsync(rawBody, version, baseUrl, access, audit, ct);
             if (replay is not null)
             {
                 return replay;
             }
-            var submission = decided!;
-            if (audit is not null)
-            {
-                var auditEvent = audit.Build($"ClaimResponse/{submission.Authorization.ClaimResponseId}");
-                submission = submission with { Resources = [.. submission.Resources, interactions.PrepareCreate(auditEvent, AccessScope.All)] };
-            }
             try
             {
-                if (await store.SaveAsync(submission, ct))
+                if (await store.SaveAsync(submission!, ct))
                 {
                     audit?.Saved = true;
-                    return submission.ResponseBundle;
+                    return submission!.ResponseBundle;
                 }
                 // A concurrent duplicate won the unique key; its response is the answer to this one too.
             }
@@ -87,16 +81,16 @@ public sealed class PriorAuthorizationService(
     /// conflict, which is rare, reads and validates the request again.
     /// </remarks>
     private async Task<(byte[]? Replay, SubmissionRecord? Submission)> DecideSubmissionAsync(byte[] rawBody, PasVersion version,
-        string baseUrl, AccessScope access, CancellationToken ct)
+        string baseUrl, AccessScope access, SubmissionAudit? audit, CancellationToken ct)
     {
-        var (request, report, first) = await ProveWhileDecidingAsync(rawBody, version, baseUrl, access, ct)
-            ?? await ValidateThenDecideAsync(rawBody, version, baseUrl, access, ct);
+        var (request, report, first) = await ProveWhileDecidingAsync(rawBody, version, baseUrl, access, audit, ct)
+            ?? await ValidateThenDecideAsync(rawBody, version, baseUrl, access, audit, ct);
         if (first.Replay is not null)
         {
             return (first.Replay, null);
         }
         var submission = await PullDocumentsAsync(first.Submission!,
-            pulled => DecideAsync(request, first.Submission!.IdempotencyKey, rawBody, version, baseUrl, access, pulled, ct), ct);
+            pulled => DecideAsync(request, first.Submission!.IdempotencyKey, rawBody, version, baseUrl, access, pulled, audit, ct), ct);
         return (null, submission with { Warnings = report.Warnings.Select(w => $"{w.Expression.FirstOrDefault()}: {w.Diagnostics}").ToList() });
     }
 
@@ -112,7 +106,7 @@ public sealed class PriorAuthorizationService(
     /// Null when the request takes the checked way.
     /// </summary>
     private async Task<(PasRequest, PasValidationReport, FirstDecision)?> ProveWhileDecidingAsync(byte[] rawBody, PasVersion version,
-        string baseUrl, AccessScope access, CancellationToken ct)
+        string baseUrl, AccessScope access, SubmissionAudit? audit, CancellationToken ct)
     {
         if (ReadForProof(rawBody, PasOperation.Submit) is not { } request)
         {
@@ -121,14 +115,14 @@ public sealed class PriorAuthorizationService(
         if (Interlocked.Increment(ref _proving) > 1)
         {
             Interlocked.Decrement(ref _proving);
-            return Prove(request, version, PasOperation.Submit) is { } proven ? (request, proven, await OwnThenDecideAsync()) : null;
+            return Prove(request, version, PasOperation.Submit) is { } proven ? (request, proven, await OwnThenDecideAsync(request)) : null;
         }
         PasValidationReport? report;
         Task<FirstDecision> decision;
         try
         {
             var proof = System.Threading.Tasks.Task.Run(() => Prove(request, version, PasOperation.Submit));
-            decision = OwnThenDecideAsync();
+            decision = OwnThenDecideAsync(request);
             report = await proof;
         }
         finally
@@ -145,29 +139,33 @@ public sealed class PriorAuthorizationService(
             return null;
         }
 
-        async Task<FirstDecision> OwnThenDecideAsync()
+        async Task<FirstDecision> OwnThenDecideAsync(PasRequest parsed)
         {
-            RequireOwnOrganization(request, access, "submit");
-            return await DecideFirstAsync(request, rawBody, version, baseUrl, access, ct);
+            RequireOwnOrganization(parsed, access, "submit");
+            return await DecideFirstAsync(parsed, rawBody, version, baseUrl, access, audit, ct);
         }
     }
 
     private async Task<(PasRequest, PasValidationReport, FirstDecision)> ValidateThenDecideAsync(byte[] rawBody, PasVersion version,
-        string baseUrl, AccessScope access, CancellationToken ct)
+        string baseUrl, AccessScope access, SubmissionAudit? audit, CancellationToken ct)
     {
         var (request, report, _) = ReadChecked(rawBody, version, PasOperation.Submit, access, "submit");
-        return (request, report, await DecideFirstAsync(request, rawBody, version, baseUrl, access, ct));
+        return (request, report, await DecideFirstAsync(request, rawBody, version, baseUrl, access, audit, ct));
     }
 
+    /// <summary>
+    /// The stored answer of a replay, else the decision, prepared for its save: on the fast way this runs while another
+    /// thread proves the request, which takes longer, so what the save can do ahead is done in that wait.
+    /// </summary>
     private async Task<FirstDecision> DecideFirstAsync(PasRequest request, byte[] rawBody, PasVersion version, string baseUrl,
-        AccessScope access, CancellationToken ct)
+        AccessScope access, SubmissionAudit? audit, CancellationToken ct)
     {
         var key = IdempotencyKey(version, request.Bundle, rawBody);
         if (await store.FindResponseAsync(key, ct) is { } replay)
         {
             return new FirstDecision(replay, null);
         }
-        return new FirstDecision(null, await DecideAsync(request, key, rawBody, version, baseUrl, access, null, ct));
+        return new FirstDecision(null, store.Prepare(await DecideAsync(request, key, rawBody, version, baseUrl, access, null, audit, ct)));
     }
 
     /// <summary>
@@ -339,7 +337,7 @@ public sealed class PriorAuthorizationService(
     }
 
     private async Task<SubmissionRecord> DecideAsync(PasRequest request, string key, byte[] rawBody,
-        PasVersion version, string baseUrl, AccessScope access, PulledDocuments? pulled, CancellationToken ct)
+        PasVersion version, string baseUrl, AccessScope access, PulledDocuments? pulled, SubmissionAudit? audit, CancellationToken ct)
     {
         var now = interactions.Now();
         var claim = request.Claim;
@@ -456,6 +454,10 @@ public sealed class PriorAuthorizationService(
             new FollowUpRecord(f.Sequence, FollowUpKinds.Documentation, $"{f.Resource.TypeName}/{f.Resource.Id}", now)));
         var (reviewWrites, work) = followUps.OpenReviews(authorization, claimId, decisions, now);
         writes.AddRange(reviewWrites);
+        if (audit is not null)
+        {
+            writes.Add(interactions.PrepareCreate(audit.Build($"ClaimResponse/{authorization.ClaimResponseId}"), AccessScope.All));
+        }
         // Every Task that waits gets escalated when its decision clock runs out, unless it is closed by then.
         work.AddRange(built.FollowUps.Select(f => f.Resource).OfType<Hl7.Fhir.Model.Task>()
             .Select(t => WorkItem.New(WorkKinds.EscalateTask, $"Task/{t.Id}", FollowUpTasks.Due(t) ?? now)));
