@@ -100,27 +100,30 @@ public sealed class PriorAuthorizationService(
     /// <summary>
     /// The fast way: the request parsed for the proof is decided while another thread proves it. Both only read the
     /// parsed request, so a request that finds no other request proving gets a second core for its two largest CPU
-    /// shares; under load they run one after the other, as more threads would only contend. A decision counts only when
-    /// the proof goes through: otherwise it is dropped, errors included, and the checked way starts over, so what a
-    /// client sees is what it saw when the decision came after the proof (docs/performance.md, "Twelfth pass").
-    /// Null when the request takes the checked way.
+    /// shares, and for its parse before them; under load they run one after the other, as more threads would only
+    /// contend. A decision counts only when the proof goes through: otherwise it is dropped, errors included, and the
+    /// checked way starts over, so what a client sees is what it saw when the decision came after the proof
+    /// (docs/performance.md, "Twelfth pass" and "Fourteenth pass"). Null when the request takes the checked way.
     /// </summary>
     private async Task<(PasRequest, PasValidationReport, FirstDecision)?> ProveWhileDecidingAsync(byte[] rawBody, PasVersion version,
         string baseUrl, AccessScope access, SubmissionAudit? audit, CancellationToken ct)
     {
-        if (ReadForProof(rawBody, PasOperation.Submit) is not { } request)
-        {
-            return null;
-        }
         if (Interlocked.Increment(ref _proving) > 1)
         {
             Interlocked.Decrement(ref _proving);
-            return Prove(request, version, PasOperation.Submit) is { } proven ? (request, proven, await OwnThenDecideAsync(request)) : null;
+            return ReadForProof(rawBody, PasOperation.Submit) is { } alone
+                && Prove(alone, version, PasOperation.Submit) is { } proven
+                ? (alone, proven, await OwnThenDecideAsync(alone)) : null;
         }
+        PasRequest? request;
         PasValidationReport? report;
         Task<FirstDecision> decision;
         try
         {
+            if ((request = await ReadForProofAsync(rawBody, PasOperation.Submit, inTwo: true)) is null)
+            {
+                return null;
+            }
             var proof = System.Threading.Tasks.Task.Run(() => Prove(request, version, PasOperation.Submit));
             decision = OwnThenDecideAsync(request);
             report = await proof;
@@ -229,11 +232,14 @@ public sealed class PriorAuthorizationService(
         ReadForProof(rawBody, operation) is { } request && Prove(request, version, operation) is { } report ? (request, report) : null;
 
     /// <summary>The request parsed without the SDK's checks, for the proof; null when even that fails.</summary>
-    private static PasRequest? ReadForProof(byte[] rawBody, PasOperation operation)
+    private static PasRequest? ReadForProof(byte[] rawBody, PasOperation operation) =>
+        ReadForProofAsync(rawBody, operation, inTwo: false).GetAwaiter().GetResult(); // completes at once on one thread
+
+    private static async Task<PasRequest?> ReadForProofAsync(byte[] rawBody, PasOperation operation, bool inTwo)
     {
         try
         {
-            return PasRequest.Read(FhirJson.ParseForProof(rawBody), operation);
+            return PasRequest.Read(inTwo ? await FhirJson.ParseForProofInTwoAsync(rawBody) : FhirJson.ParseForProof(rawBody), operation);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
