@@ -313,8 +313,14 @@ internal static class Load
                 request.Headers.Authorization = token.Header;
                 request.Headers.Accept.Add(new(FhirJsonMediaType));
                 if (call.Body is not null) request.Content = new ByteArrayContent(call.Body) { Headers = { ContentType = new(FhirJsonMediaType) } };
-                long start = call.Due ?? Stopwatch.GetTimestamp();
-                if (call.Due is { } due) stats.Sent(Stopwatch.GetElapsedTime(due).TotalMilliseconds);
+                // A paced request counts from when it was due, or from when it was sent if that was earlier (the timer
+                // may wake up to a millisecond early): a server that falls behind shows in the latencies, the timer does not.
+                long start = Stopwatch.GetTimestamp();
+                if (call.Due is { } due)
+                {
+                    stats.Sent(Math.Max(0, Stopwatch.GetElapsedTime(due, start).TotalMilliseconds));
+                    start = Math.Min(start, due);
+                }
                 try
                 {
                     // Not cancelled at the deadline: a request in flight finishes, so its latency is real.
