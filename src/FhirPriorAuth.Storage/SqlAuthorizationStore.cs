@@ -225,9 +225,9 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
     /// What a submission's rows hold that takes CPU to make (deflated bodies, the detail JSON, the key's hash), made by the
     /// caller before the transaction: on SQLite the transaction runs on the one writer thread everyone waits for.
     /// </summary>
-    /// <param name="Source">What it was made from, so that a record changed since (<c>with</c>) is encoded again.</param>
+    /// <param name="From">The record it was made from; with <paramref name="RowVersion"/>, its authorization's row version then.</param>
     private sealed record EncodedSubmission(string Hash, EncodedBody Request, EncodedBody Response, string Detail,
-        IReadOnlyList<EncodedBody> Resources, (IReadOnlyList<ResourceWrite>, byte[], byte[], AuthorizationRecord, int RowVersion) Source)
+        IReadOnlyList<EncodedBody> Resources, SubmissionRecord From, int RowVersion)
     {
         public static EncodedSubmission Of(SubmissionRecord submission) => new(
             SqlAuthorizationStore.Hash(submission.IdempotencyKey),
@@ -235,18 +235,12 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
             BodyCodec.Encode(submission.ResponseBundle),
             JsonSerializer.Serialize(submission.Authorization, DetailOptions),
             submission.Resources.Select(BodyCodec.Encode).ToList(),
-            SourceOf(submission));
+            submission,
+            submission.Authorization.RowVersion);
 
-        public bool IsFor(SubmissionRecord submission)
-        {
-            var (resources, request, response, authorization, rowVersion) = Source;
-            return ReferenceEquals(resources, submission.Resources) && ReferenceEquals(request, submission.RequestBundle)
-                && ReferenceEquals(response, submission.ResponseBundle) && ReferenceEquals(authorization, submission.Authorization)
-                && rowVersion == submission.Authorization.RowVersion;
-        }
-
-        private static (IReadOnlyList<ResourceWrite>, byte[], byte[], AuthorizationRecord, int) SourceOf(SubmissionRecord s) =>
-            (s.Resources, s.RequestBundle, s.ResponseBundle, s.Authorization, s.Authorization.RowVersion);
+        /// <summary>Whether a record holds what this was made from: only its warnings, encoded at the save, may differ.</summary>
+        public bool IsFor(SubmissionRecord submission) =>
+            submission with { Warnings = From.Warnings, Prepared = From.Prepared } == From && RowVersion == submission.Authorization.RowVersion;
     }
 
     private sealed class BodyRow
