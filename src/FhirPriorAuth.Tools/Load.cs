@@ -70,8 +70,9 @@ internal static class Load
         using var http = Http(concurrency);
         using var token = await AccessToken.CreateAsync(options, server);
         using var memory = options.TryGetValue("pid", out var pid) ? new ServerProcess(int.Parse(pid, CultureInfo.InvariantCulture)) : null;
-        // --rate paces the requests (open loop): request i is due at i/rate s, and its latency counts from then, so a
-        // server that falls behind shows it in the latencies instead of in a lower offered rate.
+        // --rate paces the requests (open loop): request i is due at i/rate s, and its latency counts from then (or from
+        // its sending, if earlier: see DriveAsync), so a server that falls behind shows it in the latencies instead of in
+        // a lower offered rate.
         double? rate = options.TryGetValue("rate", out var r) ? double.Parse(r, CultureInfo.InvariantCulture) : null;
         Console.WriteLine($"load: POST {url}, {concurrency} workers, {warmup} warm-up requests; PAS {version.Label()} requests of " +
             $"{bytes / 1024.0 / ahead:F1} KB on average, generated ahead ({perBody:F2} ms each)");
@@ -313,8 +314,8 @@ internal static class Load
                 request.Headers.Authorization = token.Header;
                 request.Headers.Accept.Add(new(FhirJsonMediaType));
                 if (call.Body is not null) request.Content = new ByteArrayContent(call.Body) { Headers = { ContentType = new(FhirJsonMediaType) } };
-                // A paced request counts from when it was due, or from when it was sent if that was earlier (the timer
-                // may wake up to a millisecond early): a server that falls behind shows in the latencies, the timer does not.
+                // A paced request counts from the earlier of when it was due and when it was sent: the timer wakes up to a
+                // millisecond early, and such a request must not read shorter than it was.
                 long start = Stopwatch.GetTimestamp();
                 if (call.Due is { } due)
                 {

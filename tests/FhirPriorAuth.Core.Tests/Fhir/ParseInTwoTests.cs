@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Tests.Validation;
 using FhirPriorAuth.Synthetic;
 using FhirPriorAuth.Tests;
 using Hl7.Fhir.Model;
@@ -14,26 +15,10 @@ public sealed class ParseInTwoTests
     private static readonly string Template =
         File.ReadAllText(Path.Combine(RepoPaths.Examples, "inferno", "2.2.1", "approval_pa_submit_request_payload.json"));
 
-    public static TheoryData<string> Requests()
-    {
-        var data = new TheoryData<string>();
-        foreach (var version in new[] { "2.0.1", "2.2.1" })
-        {
-            foreach (var file in Directory.GetFiles(RepoPaths.InfernoPas(version), "*.json").Order())
-            {
-                data.Add(Path.Combine(version, Path.GetFileName(file)));
-            }
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Requests))]
-    public async Task InfernoInputs_ParsedInTwo_AreTheTreeOneParseMakes(string file)
-    {
-        var json = File.ReadAllBytes(Path.Combine(RepoPaths.InfernoPas(Path.GetDirectoryName(file)!), Path.GetFileName(file)));
-        await AssertSameTree(json);
-    }
+    [MemberData(nameof(SameVerdictTests.ConformanceInputs), MemberType = typeof(SameVerdictTests))]
+    public async Task InfernoInputs_ParsedInTwo_AreTheTreeOneParseMakes(string version, string file) =>
+        await AssertSameTree(File.ReadAllBytes(Path.Combine(RepoPaths.InfernoPas(version), file)));
 
     [Fact]
     public async Task GeneratedRequests_AreCutInTwo_AndParsedInTwo_IntoTheTreeOneParseMakes()
