@@ -15,7 +15,9 @@ namespace FhirPriorAuth.Storage;
 /// a blocked pool thread left a core idle while requests waited to be validated; and a thread that mostly sleeps is
 /// scheduled as soon as it wakes, where a pool thread that had been validating waited behind the others for a core,
 /// holding up every caller in its batch (docs/performance.md, "Sixth pass"). It keeps its connection, and so the pages
-/// it has cached, from batch to batch, and exits (closing it) when no work has come for a while.
+/// it has cached, from batch to batch, and exits (closing it) when no work has come for a while. At low load none of
+/// that matters and the thread hops do: a caller that finds nothing running or queued may run its batch itself
+/// (<c>hereWhenIdle</c>), and the writer does what follows the commit.
 /// </remarks>
 /// <param name="open">Opens the writer's connection.</param>
 /// <param name="idleExit">How long the writer waits for work before it exits.</param>
@@ -24,16 +26,21 @@ namespace FhirPriorAuth.Storage;
 /// Work a piece may ask for with <see cref="FollowUp"/>: queued first for the next transaction once the piece's commit is
 /// durable, so that its callers are answered without waiting for it (the search index, <see cref="PendingIndex"/>).
 /// </param>
+/// <param name="poolIdle">Whether the thread pool has nothing waiting (tests replace it).</param>
 internal sealed class GroupCommit(
     Func<CancellationToken, Task<DbConnection>> open, TimeSpan? idleExit = null, Action<DbConnection>? committed = null,
-    Func<DbConnection, DbTransaction, Task>? followUp = null)
+    Func<DbConnection, DbTransaction, Task>? followUp = null, Func<bool>? poolIdle = null)
 {
     private readonly TimeSpan _idleExit = idleExit ?? TimeSpan.FromSeconds(10);
+    private readonly Func<bool> _poolIdle = poolIdle ?? (() => ThreadPool.PendingWorkItemCount == 0);
     private readonly Lock _queueLock = new();
     private readonly SemaphoreSlim _queued = new(0);
     private List<Work> _queue = [];
-    private bool _writing;
-    private bool _followUpAsked; // the writer's own: set by its pieces, read after their commit
+    private bool _writing; // a writer thread runs
+    private bool _busy; // a batch runs, on the writer or on its caller's thread: whoever set it owns the connection
+    private bool _committedOwed; // a batch committed on its caller's thread left the after-commit work to the writer
+    private DbConnection? _connection;
+    private bool _followUpAsked; // the running batch's own: set by its pieces, read after their commit
     private Work<bool>? _followUp;
     private int _followUpFailures;
 
@@ -58,63 +65,128 @@ internal sealed class GroupCommit(
         }
     }
 
-    public Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
+    /// <summary>Runs <paramref name="work"/> in a transaction of the group; completes once that is committed.</summary>
+    /// <param name="work">The piece of work, given the connection and the transaction.</param>
+    /// <param name="ct">Stops the caller's wait, not the work.</param>
+    /// <param name="hereWhenIdle">
+    /// When no batch runs, nothing is queued and the thread pool has nothing waiting, the caller's thread runs the batch
+    /// itself: at low load a request then neither waits for the writer to wake nor, after the commit, for a pool thread
+    /// to resume it (docs/performance.md, "Fifteenth pass"). Under load the writer runs everything, as before.
+    /// </param>
+    public Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct, bool hereWhenIdle = false)
     {
         var item = new Work<T>(work);
+        bool here;
         lock (_queueLock)
         {
-            _queue.Add(item);
-            if (!_writing)
+            here = hereWhenIdle && !_busy && _queue.Count == 0 && _poolIdle();
+            if (here)
             {
-                _writing = true;
-                new Thread(Write) { IsBackground = true, Name = "SQLite writer" }.Start();
+                _busy = true;
             }
+            else
+            {
+                _queue.Add(item);
+                StartWriter();
+            }
+        }
+        if (here)
+        {
+            return HereAsync(item);
         }
         _queued.Release();
         return item.Completion.Task.WaitAsync(ct);
     }
 
-    private void Write()
+    /// <summary>A batch on its caller's thread; what it leaves (a follow-up, the after-commit work) goes to the writer.</summary>
+    private async Task<T> HereAsync<T>(Work<T> item)
     {
-        DbConnection? connection = null;
         try
         {
-            Write(ref connection);
+            // SQLite's driver completes its async calls synchronously, so a piece that does not wait on anything else
+            // runs to its commit on this thread.
+            _connection = await CommitAsync([item], _connection, here: true);
         }
         finally
         {
-            connection?.Dispose();
+            lock (_queueLock)
+            {
+                _busy = false;
+                if (_queue.Count > 0 || _committedOwed)
+                {
+                    StartWriter();
+                    _queued.Release();
+                }
+            }
+        }
+        return await item.Completion.Task;
+    }
+
+    /// <summary>Starts the writer thread if none runs; under <see cref="_queueLock"/>.</summary>
+    private void StartWriter()
+    {
+        if (!_writing)
+        {
+            _writing = true;
+            new Thread(Write) { IsBackground = true, Name = "SQLite writer" }.Start();
         }
     }
 
-    private void Write(ref DbConnection? connection)
+    private void Write()
     {
         while (true)
         {
             if (!_queued.Wait(_idleExit))
             {
+                DbConnection? leaving;
                 lock (_queueLock)
                 {
                     // Work queued between the timeout and this lock is still counted by the semaphore: keep going.
-                    if (_queue.Count == 0)
+                    if (_queue.Count > 0 || _busy || _committedOwed)
                     {
-                        _writing = false;
-                        return;
+                        continue;
                     }
+                    _writing = false;
+                    (leaving, _connection) = (_connection, null);
                 }
-                continue;
+                leaving?.Dispose();
+                return;
             }
             List<Work> batch;
+            bool owed;
             lock (_queueLock)
             {
+                if (_busy)
+                {
+                    continue; // A batch runs on its caller's thread; it wakes the writer when it ends, if needed.
+                }
                 (batch, _queue) = (_queue, []);
+                (owed, _committedOwed) = (_committedOwed, false);
+                if (batch.Count == 0 && !owed)
+                {
+                    continue; // Taken with an earlier batch; the semaphore counted each piece.
+                }
+                _busy = true;
             }
-            if (batch.Count == 0)
+            try
             {
-                continue; // Taken with an earlier batch; the semaphore counted each piece.
+                // SQLite's driver completes its async calls synchronously, so this blocks only this thread.
+                if (batch.Count > 0)
+                {
+                    _connection = CommitAsync(batch, _connection, here: false).GetAwaiter().GetResult();
+                }
+                else if (_connection is { } connection)
+                {
+                    _connection = AfterCommit(connection);
+                }
             }
-            // SQLite's driver completes its async calls synchronously, so this blocks only this thread.
-            connection = CommitAsync(batch, connection).GetAwaiter().GetResult();
+            finally
+            {
+                lock (_queueLock)
+                {
+                    _busy = false;
+                }
+            }
         }
     }
 
@@ -144,8 +216,11 @@ internal sealed class GroupCommit(
         await pragma.ExecuteNonQueryAsync();
     }
 
-    /// <summary>Commits a batch on the writer's connection (opened when there is none); returns it, or null when it failed.</summary>
-    private async Task<DbConnection?> CommitAsync(List<Work> batch, DbConnection? connection)
+    /// <summary>
+    /// Commits a batch on the writer's connection (opened when there is none); returns it, or null when it failed.
+    /// <paramref name="here"/>: on its caller's thread, which leaves the after-commit work to the writer.
+    /// </summary>
+    private async Task<DbConnection?> CommitAsync(List<Work> batch, DbConnection? connection, bool here)
     {
         var done = false;
         var followingUp = _followUp is { } queued && batch.Contains(queued);
@@ -212,6 +287,7 @@ internal sealed class GroupCommit(
             {
                 _followUp = new Work<bool>(async (c, t) => { await followUp(c, t); return true; });
                 _queue.Insert(0, _followUp);
+                StartWriter();
             }
             _queued.Release();
         }
@@ -221,18 +297,32 @@ internal sealed class GroupCommit(
         }
         if (done && committed is not null)
         {
-            try
+            if (!here)
             {
-                committed(connection!);
+                return AfterCommit(connection!);
             }
-            catch (Exception)
+            lock (_queueLock)
             {
-                // What runs after a commit cannot fail it; a connection that failed is not trusted with the next batch.
-                connection!.Dispose();
-                connection = null;
+                _committedOwed = true;
             }
         }
         return connection;
+    }
+
+    /// <summary>What runs after a commit (a checkpoint); returns the connection, or null when it is not to be trusted.</summary>
+    private DbConnection? AfterCommit(DbConnection connection)
+    {
+        try
+        {
+            committed?.Invoke(connection);
+            return connection;
+        }
+        catch (Exception)
+        {
+            // What runs after a commit cannot fail it; a connection that failed is not trusted with the next batch.
+            connection.Dispose();
+            return null;
+        }
     }
 
     private abstract class Work

@@ -149,7 +149,7 @@ public sealed partial class SqliteDialect : SqlDialect
     /// <inheritdoc />
     /// <remarks>SQLite has one writer: concurrent transactions are committed together (<see cref="GroupCommit"/>).</remarks>
     public override Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct) =>
-        _writer.RunAsync(work, ct);
+        _writer.RunAsync(work, ct, hereWhenIdle: true);
 
     /// <inheritdoc />
     /// <remarks>

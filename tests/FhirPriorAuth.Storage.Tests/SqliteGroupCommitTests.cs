@@ -116,6 +116,67 @@ public sealed class GroupCommitWriterTests(SqliteDatabase database) : IClassFixt
         Assert.NotSame(threads[0], threads[2]);
         Assert.Equal("SQLite writer", threads[2].Name);
     }
+
+    [Fact]
+    public async Task AnIdleCaller_CommitsOnItsOwnThread_AndTheWriterRunsTheFollowUpAndTheAfterCommitWork()
+    {
+        var afterCommit = new TaskCompletionSource<Thread>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var followedUp = new TaskCompletionSource<Thread>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var commit = new GroupCommit(database.Store.Dialect.OpenAsync, committed: _ => afterCommit.TrySetResult(Thread.CurrentThread),
+            followUp: (_, _) => { followedUp.TrySetResult(Thread.CurrentThread); return Task.CompletedTask; }, poolIdle: () => true);
+        Thread? ranOn = null;
+
+        var caller = Thread.CurrentThread;
+        var written = commit.RunAsync((_, _) =>
+        {
+            ranOn = Thread.CurrentThread;
+            commit.FollowUp();
+            return Task.FromResult(1);
+        }, default, hereWhenIdle: true);
+
+        Assert.True(written.IsCompletedSuccessfully, "an idle caller's batch did not commit before RunAsync returned");
+        Assert.Same(caller, ranOn);
+        await commit.FollowedUp;
+        Assert.Equal("SQLite writer", (await followedUp.Task.WaitAsync(TimeSpan.FromSeconds(10))).Name);
+        Assert.Equal("SQLite writer", (await afterCommit.Task.WaitAsync(TimeSpan.FromSeconds(10))).Name);
+    }
+
+    [Fact]
+    public async Task ACallerThatFindsABatchRunning_JoinsIt_AndOneThatFindsThePoolBusy_IsQueuedForTheWriter()
+    {
+        var poolIdle = true;
+        var commit = new GroupCommit(database.Store.Dialect.OpenAsync, poolIdle: () => poolIdle);
+        Task<Thread> Write() => commit.RunAsync((_, _) => Task.FromResult(Thread.CurrentThread), default, hereWhenIdle: true);
+
+        // The first batch runs on its caller's thread and holds until released; the next caller joins its commit.
+        var release = new TaskCompletionSource();
+        var holding = commit.RunAsync(async (_, tx) => { await release.Task; return tx; }, default, hereWhenIdle: true);
+        var queued = commit.RunAsync((_, tx) => Task.FromResult(tx), default, hereWhenIdle: true);
+        Assert.False(queued.IsCompleted);
+        release.SetResult();
+        Assert.Same(await holding, await queued);
+        Assert.True(await EventuallyHereAsync(), "a caller did not commit on its own thread once the writer was done");
+
+        poolIdle = false;
+        Assert.Equal("SQLite writer", (await Write()).Name);
+        poolIdle = true;
+        Assert.True(await EventuallyHereAsync(), "a caller did not commit on its own thread once the pool was idle again");
+
+        // The writer clears its mark just after answering its callers: a caller may find it still set, and be queued.
+        async Task<bool> EventuallyHereAsync()
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                var caller = Thread.CurrentThread;
+                if (ReferenceEquals(caller, await Write()))
+                {
+                    return true;
+                }
+                await Task.Delay(10);
+            }
+            return false;
+        }
+    }
 }
 
 /// <summary>The write-ahead log is copied back off the writer's thread, and starts over under steady writes.</summary>
