@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 
 namespace FhirPriorAuth.Storage;
 
@@ -27,12 +28,14 @@ namespace FhirPriorAuth.Storage;
 /// durable, so that its callers are answered without waiting for it (the search index, <see cref="PendingIndex"/>).
 /// </param>
 /// <param name="poolIdle">Whether the thread pool has nothing waiting (tests replace it).</param>
+/// <param name="quiet">How long no batch must have run before a caller may run its own.</param>
 internal sealed class GroupCommit(
     Func<CancellationToken, Task<DbConnection>> open, TimeSpan? idleExit = null, Action<DbConnection>? committed = null,
-    Func<DbConnection, DbTransaction, Task>? followUp = null, Func<bool>? poolIdle = null)
+    Func<DbConnection, DbTransaction, Task>? followUp = null, Func<bool>? poolIdle = null, TimeSpan? quiet = null)
 {
     private readonly TimeSpan _idleExit = idleExit ?? TimeSpan.FromSeconds(10);
     private readonly Func<bool> _poolIdle = poolIdle ?? (() => ThreadPool.PendingWorkItemCount == 0);
+    private readonly TimeSpan _quiet = quiet ?? TimeSpan.FromMilliseconds(5);
     private readonly Lock _queueLock = new();
     private readonly SemaphoreSlim _queued = new(0);
     private List<Work> _queue = [];
@@ -40,6 +43,7 @@ internal sealed class GroupCommit(
     private bool _busy; // a batch runs, on the writer or on its caller's thread: whoever set it owns the connection
     private bool _committedOwed; // a batch committed on its caller's thread left the after-commit work to the writer
     private DbConnection? _connection;
+    private long _lastBatchEnded = -Stopwatch.Frequency * 3600; // a Stopwatch timestamp: at first, long ago
     private bool _followUpAsked; // the running batch's own: set by its pieces, read after their commit
     private Work<bool>? _followUp;
     private int _followUpFailures;
@@ -69,9 +73,11 @@ internal sealed class GroupCommit(
     /// <param name="work">The piece of work, given the connection and the transaction.</param>
     /// <param name="ct">Stops the caller's wait, not the work.</param>
     /// <param name="hereWhenIdle">
-    /// When no batch runs, nothing is queued and the thread pool has nothing waiting, the caller's thread runs the batch
-    /// itself: at low load a request then neither waits for the writer to wake nor, after the commit, for a pool thread
-    /// to resume it (docs/performance.md, "Fifteenth pass"). Under load the writer runs everything, as before.
+    /// When no batch runs or has run for a while (<c>quiet</c>), nothing is queued and the thread pool has nothing
+    /// waiting, the caller's thread runs the batch itself: at low load a request then neither waits for the writer to
+    /// wake nor, after the commit, for a pool thread to resume it (docs/performance.md, "Fifteenth pass"). Under load
+    /// the writer runs everything, as before: at 100 requests/s a pool thread blocked on the commit delayed the next
+    /// request's proof.
     /// </param>
     public Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct, bool hereWhenIdle = false)
     {
@@ -79,7 +85,7 @@ internal sealed class GroupCommit(
         bool here;
         lock (_queueLock)
         {
-            here = hereWhenIdle && !_busy && _queue.Count == 0 && _poolIdle();
+            here = hereWhenIdle && !_busy && _queue.Count == 0 && Stopwatch.GetElapsedTime(_lastBatchEnded) >= _quiet && _poolIdle();
             if (here)
             {
                 _busy = true;
@@ -111,7 +117,7 @@ internal sealed class GroupCommit(
         {
             lock (_queueLock)
             {
-                _busy = false;
+                (_busy, _lastBatchEnded) = (false, Stopwatch.GetTimestamp());
                 if (_queue.Count > 0 || _committedOwed)
                 {
                     StartWriter();
@@ -184,7 +190,7 @@ internal sealed class GroupCommit(
             {
                 lock (_queueLock)
                 {
-                    _busy = false;
+                    (_busy, _lastBatchEnded) = (false, Stopwatch.GetTimestamp());
                 }
             }
         }

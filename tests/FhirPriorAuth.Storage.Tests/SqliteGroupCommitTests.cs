@@ -142,6 +142,18 @@ public sealed class GroupCommitWriterTests(SqliteDatabase database) : IClassFixt
     }
 
     [Fact]
+    public async Task ACallerComingSoonAfterABatch_IsQueuedForTheWriter()
+    {
+        // Batches close together mean load: a caller's thread blocked on the commit would hold up the next request.
+        var commit = new GroupCommit(database.Store.Dialect.OpenAsync, poolIdle: () => true, quiet: TimeSpan.FromSeconds(5));
+        Task<Thread> Write() => commit.RunAsync((_, _) => Task.FromResult(Thread.CurrentThread), default, hereWhenIdle: true);
+
+        var caller = Thread.CurrentThread;
+        Assert.Same(caller, await Write());
+        Assert.Equal("SQLite writer", (await Write()).Name);
+    }
+
+    [Fact]
     public async Task ACallerThatFindsABatchRunning_JoinsIt_AndOneThatFindsThePoolBusy_IsQueuedForTheWriter()
     {
         var poolIdle = true;
