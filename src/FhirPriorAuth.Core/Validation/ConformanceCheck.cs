@@ -801,7 +801,7 @@ internal sealed class ConformanceCheck
         {
             throw new NotProvableException($"{path}: empty {typeName}");
         }
-        if (_profiles.PrimitiveFormat(typeName) is { } format && !format.IsMatch(text))
+        if (!_profiles.FitsFormat(typeName, text))
         {
             throw new NotProvableException($"{path}: '{text}' is not a valid {typeName}");
         }

@@ -46,4 +46,25 @@ public sealed class CompiledProfilesTests
         }
         Assert.Equal(0, halfBuilt);
     }
+
+    [Theory]
+    [InlineData("string")]
+    [InlineData("markdown")]
+    public void The_string_formats_scan_accepts_exactly_what_the_types_regex_accepts(string typeName)
+    {
+        var profiles = new PasProfiles(PasVersion.V2_2_1, new FhirPackageLocator([RepoPaths.FhirPackages]), ZipSource.CreateValidationSource());
+        var regex = profiles.Compiled.PrimitiveFormat(typeName)!;
+        var rejected = 0;
+        // Every UTF-16 unit alone, between text, and at the end (where the regex's $ also matches before a line feed).
+        for (var c = 0; c <= char.MaxValue; c++)
+        {
+            foreach (var text in new[] { ((char)c).ToString(), $"a {(char)c} b", $"ab{(char)c}", $"{(char)c}\n" })
+            {
+                var expected = regex.IsMatch(text);
+                Assert.True(expected == profiles.Compiled.FitsFormat(typeName, text), $"U+{c:X4} in '{text}': regex says {expected}");
+                rejected += expected ? 0 : 1;
+            }
+        }
+        Assert.Equal(29 * 4, rejected); // U+0000 to U+001F but tab, line feed and carriage return.
+    }
 }
