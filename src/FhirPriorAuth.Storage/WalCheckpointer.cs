@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Runtime.InteropServices;
+using Microsoft.Data.Sqlite;
 
 namespace FhirPriorAuth.Storage;
 
@@ -10,7 +12,7 @@ namespace FhirPriorAuth.Storage;
 internal sealed record WalCheckpointOptions(TimeSpan Interval, int StartOverAt, int FinishAtMost, int WriterBound)
 {
     /// <summary>The server's settings (docs/performance.md, "Ninth pass").</summary>
-    public static WalCheckpointOptions Default { get; } = new(TimeSpan.FromMilliseconds(250), 4_000, 2_000, 40_000);
+    public static WalCheckpointOptions Default { get; } = new(TimeSpan.FromMilliseconds(250), 16_000, 2_000, 40_000);
 }
 
 /// <summary>
@@ -22,6 +24,9 @@ internal sealed record WalCheckpointOptions(TimeSpan Interval, int StartOverAt, 
 /// copied. Under steady writes a checkpoint on another connection never gets there: commits land while it copies, and
 /// the log grows without bound. So when a background pass has left only a few frames, the writer copies those itself
 /// between two batches (a small checkpoint), and its next transaction starts the log over.
+/// SQLite syncs the database file only in a pass that copies the whole log, which under steady writes is the writer's:
+/// its sync then wrote out every page the round's passes had copied, about half of its turn, with every commit waiting.
+/// So this thread syncs the file before it asks (<see cref="SqliteDatabaseFile.Sync"/>), and the turn syncs only its own.
 /// </remarks>
 internal sealed class WalCheckpointer(Func<CancellationToken, Task<DbConnection>> open, WalCheckpointOptions options)
 {
@@ -89,6 +94,8 @@ internal sealed class WalCheckpointer(Func<CancellationToken, Task<DbConnection>
                 behind = log - copied > options.FinishAtMost;
                 if (log >= options.StartOverAt && !behind)
                 {
+                    SqliteDatabaseFile.Sync(connection);
+                    Checkpoint(connection); // What was committed during the sync.
                     AskTheWriterToFinish();
                 }
             }
@@ -145,5 +152,40 @@ internal sealed class WalCheckpointer(Func<CancellationToken, Task<DbConnection>
         using var reader = command.ExecuteReader();
         reader.Read();
         return (reader.GetInt32(1), reader.GetInt32(2));
+    }
+}
+
+/// <summary>The database file under a SQLite connection.</summary>
+internal static class SqliteDatabaseFile
+{
+    private const int FileControlFilePointer = 7; // SQLITE_FCNTL_FILE_POINTER
+    private const int SyncNormal = 2; // SQLITE_SYNC_NORMAL
+    private const int XSyncSlot = 5; // sqlite3_io_methods: iVersion (padded to a pointer), xClose, xRead, xWrite, xTruncate, xSync.
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int XSync(IntPtr file, int flags);
+
+    [DllImport("e_sqlite3", CallingConvention = CallingConvention.Cdecl)]
+    private static extern int sqlite3_file_control(IntPtr db, [MarshalAs(UnmanagedType.LPUTF8Str)] string name, int op, out IntPtr file);
+
+    /// <summary>
+    /// Writes the file's changed pages to disk through SQLite's own handle on it (its VFS's <c>xSync</c>). A handle of our
+    /// own would do the same, but closing it would drop the process's POSIX locks on the file, SQLite's among them.
+    /// </summary>
+    public static void Sync(DbConnection connection)
+    {
+        var db = ((SqliteConnection)connection).Handle ?? throw new InvalidOperationException("The connection is not open.");
+        var result = sqlite3_file_control(db.DangerousGetHandle(), "main", FileControlFilePointer, out var file);
+        var methods = result == 0 && file != IntPtr.Zero ? Marshal.ReadIntPtr(file) : IntPtr.Zero;
+        if (methods == IntPtr.Zero)
+        {
+            throw new InvalidOperationException($"No database file under the connection (SQLite result {result}).");
+        }
+        var sync = Marshal.GetDelegateForFunctionPointer<XSync>(Marshal.ReadIntPtr(methods, XSyncSlot * IntPtr.Size));
+        result = sync(file, SyncNormal);
+        if (result != 0)
+        {
+            throw new SqliteException($"Syncing the database file failed (SQLite result {result}).", result);
+        }
     }
 }

@@ -225,6 +225,32 @@ public sealed class WalCheckpointerTests : IDisposable
         Assert.Equal(4_800, await reader.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM Body"));
     }
 
+    [Fact]
+    public async Task SyncingTheDatabaseFile_ThroughSqlitesOwnHandle_LeavesItWhole()
+    {
+        var file = Path.Combine(_directory, "sync.db");
+        var dialect = new SqliteDialect($"Data Source={file}");
+        await using var connection = await dialect.OpenAsync(default);
+        await connection.ExecuteAsync("CREATE TABLE Body (id INTEGER PRIMARY KEY, data BLOB NOT NULL)");
+        var body = new byte[8_000];
+        Random.Shared.NextBytes(body);
+        for (var i = 0; i < 50; i++)
+        {
+            await connection.ExecuteAsync("INSERT INTO Body (data) VALUES (@Data)", new { Data = body });
+        }
+        var length = new FileInfo(file).Length;
+
+        // The slot read from SQLite's method table must be xSync: the one before it, xTruncate, would cut the file to
+        // two bytes; xRead and xWrite would fail or crash on these arguments.
+        SqliteDatabaseFile.Sync(connection);
+
+        Assert.Equal(length, new FileInfo(file).Length);
+        Assert.Equal("ok", await connection.ExecuteScalarAsync<string>("PRAGMA integrity_check"));
+        Assert.Equal(50, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM Body WHERE data = @Data", new { Data = body }));
+        await connection.CloseAsync();
+        Assert.Throws<InvalidOperationException>(() => SqliteDatabaseFile.Sync(connection));
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
