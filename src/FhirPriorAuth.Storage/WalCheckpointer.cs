@@ -11,7 +11,7 @@ namespace FhirPriorAuth.Storage;
 /// <param name="WriterBound">The writer's own automatic checkpoint, a bound on the log should the background fall behind.</param>
 internal sealed record WalCheckpointOptions(TimeSpan Interval, int StartOverAt, int FinishAtMost, int WriterBound)
 {
-    /// <summary>The server's settings (docs/performance.md, "Ninth pass").</summary>
+    /// <summary>The server's settings (docs/performance.md, "Ninth pass" and "Sixteenth pass").</summary>
     public static WalCheckpointOptions Default { get; } = new(TimeSpan.FromMilliseconds(250), 16_000, 2_000, 40_000);
 }
 

@@ -20,13 +20,13 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
     private const string RegexExtension = "http://hl7.org/fhir/StructureDefinition/regex";
     private const string BestPracticeExtension = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice";
     private const string CorePrefix = "http://hl7.org/fhir/StructureDefinition/";
+    private static readonly SearchValues<char> ControlCharacters =
+        SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(c => (char)c).Where(c => c is not ('\r' or '\n' or '\t'))]);
 
     private readonly ConcurrentDictionary<string, CompiledProfile> _profiles = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CompiledProfile> _coreTypes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ValueSetCodes> _valueSets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Regex?> _primitiveFormats = new(StringComparer.Ordinal);
-    private static readonly SearchValues<char> ControlCharacters =
-        SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(c => (char)c).Where(c => c is not ('\r' or '\n' or '\t'))]);
     private readonly ConcurrentDictionary<string, CompiledExpression> _expressions = new(StringComparer.Ordinal);
     private readonly FhirPathCompiler _fhirPath = new(new SymbolTable().AddStandardFP().AddFhirExtensions());
     private readonly object _gate = new();
@@ -161,8 +161,8 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
 
     /// <summary>Whether <paramref name="text"/> has the format of <paramref name="typeName"/>; true for a type with none.</summary>
     public bool FitsFormat(string typeName, string text) => typeName is "string" or "markdown"
-        // The format below (Firely's) as a vectorized scan: strings are the most common primitive, and the regex's
-        // automaton was most of the format checks' time.
+        // Their format from PrimitiveFormat (Firely's) as a vectorized scan: strings are the most common primitive, and
+        // the regex's automaton was most of the format checks' time.
         ? !text.AsSpan().ContainsAny(ControlCharacters)
         : PrimitiveFormat(typeName)?.IsMatch(text) ?? true;
 
