@@ -180,7 +180,16 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         };
         if (submission.IsNewAuthorization)
         {
-            await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertAuthorization, Dialect.Row(row), tx, cancellationToken: ct));
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(Dialect.InsertAuthorization, Dialect.Row(row), tx, cancellationToken: ct));
+            }
+            catch (DbException e) when (Dialect.IsUniqueViolation(e))
+            {
+                // Another authorization has the number (rare: numbers are made from the time and a random part); the
+                // caller decides again, with a new one.
+                throw new VersionConflictException("PriorAuthorization", authorization.Number, expected, expected + 1);
+            }
         }
         else if (await connection.ExecuteAsync(new CommandDefinition(Dialect.UpdateAuthorization, Dialect.Row(row), tx, cancellationToken: ct)) == 0)
         {

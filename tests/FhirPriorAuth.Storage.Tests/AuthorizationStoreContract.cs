@@ -170,6 +170,23 @@ public abstract class AuthorizationStoreContract
     }
 
     [SkippableFact]
+    public async Task ANewAuthorization_WhoseNumberIsTaken_IsRefusedAsAConflict_AndLeavesNoTrace()
+    {
+        SkipUnlessAvailable();
+        var first = NewAuthorization(Guid.NewGuid().ToString("N"), "1234567893");
+        Assert.True(await Authorizations.SaveAsync(Submission(first, Guid.NewGuid().ToString("N"), isNew: true, 1), default));
+        var second = NewAuthorization(Guid.NewGuid().ToString("N"), "1234567893");
+        second.Number = first.Number;
+        var key = Guid.NewGuid().ToString("N");
+
+        // A conflict, which the service answers by deciding again (with a new number), not a unique-key error.
+        await Assert.ThrowsAsync<VersionConflictException>(() => Authorizations.SaveAsync(Submission(second, key, isNew: true, 1), default));
+        Assert.Null(await Authorizations.FindResponseAsync(key, default));
+        Assert.Null(await Store.ReadAsync("ClaimResponse", second.ClaimResponseId, null, default));
+        Assert.Equal(first.ClaimResponseId, (await Authorizations.ReadAsync(first.Number, default))!.ClaimResponseId);
+    }
+
+    [SkippableFact]
     public async Task ManyNewAuthorizations_AreSavedInOneGo_OrNotAtAll()
     {
         SkipUnlessAvailable();

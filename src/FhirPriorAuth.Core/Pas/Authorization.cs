@@ -228,7 +228,8 @@ public interface IAuthorizationStore
     /// <summary>
     /// Writes the submission, the authorization's new state, its decision rows and resources in one transaction.
     /// Returns false, writing nothing, when a submission with the same idempotency key already exists.
-    /// Throws <see cref="VersionConflictException"/> when the authorization changed since it was read.
+    /// Throws <see cref="VersionConflictException"/> when the authorization changed since it was read, or when a new
+    /// authorization's number is already taken.
     /// </summary>
     Task<bool> SaveAsync(SubmissionRecord submission, CancellationToken ct);
 
