@@ -45,8 +45,12 @@ public sealed record FollowUpSettings(TimeSpan? AutoDecideReviewsAfter = null, T
 public sealed record WorkItem(string Id, string Kind, string Subject, DateTimeOffset NotBefore, int Attempts = 0, string? LastError = null)
 {
     /// <summary>New work with a fresh id.</summary>
+    /// <remarks>
+    /// Time-ordered (UUID v7), as resource ids are: the work table's key then grows at one end; random ids put each
+    /// submission's work on a page of its own (docs/performance.md, "Seventeenth pass").
+    /// </remarks>
     public static WorkItem New(string kind, string subject, DateTimeOffset notBefore) =>
-        new(Guid.NewGuid().ToString("N"), kind, subject, notBefore);
+        new(Guid.CreateVersion7().ToString("N"), kind, subject, notBefore);
 }
 
 /// <summary>
