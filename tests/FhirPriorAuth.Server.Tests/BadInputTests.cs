@@ -174,4 +174,17 @@ public class BadInputTests(ServerHost server)
         var unsafeId = await Http.SendAsync(Request(HttpMethod.Get, "fhir/metadata", null, ("X-Correlation-Id", "<script>")));
         Assert.NotEqual("<script>", unsafeId.Headers.GetValues("X-Correlation-Id").Single());
     }
+
+    [Fact]
+    public async Task GivenNoCorrelationId_WhenRequestsFollowEachOther_ThenTheirIdsAreInTheOrderTheyCame()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add((await Http.GetAsync("fhir/metadata")).Headers.GetValues("X-Correlation-Id").Single());
+            await Task.Delay(2); // a later millisecond: ids of the same one are ordered only by chance
+        }
+        Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
+        Assert.All(ids, id => Assert.Matches("^[0-9a-f]{32}$", id));
+    }
 }
