@@ -38,9 +38,10 @@ public sealed partial class SqliteDialect : SqlDialect
     public override string Name => StorageOptions.Sqlite;
 
     /// <inheritdoc />
-    public override async Task<DbConnection> OpenAsync(CancellationToken ct)
+    public override Task<DbConnection> OpenAsync(CancellationToken ct) => OpenAsync(new SqliteConnection(_connectionString), ct);
+
+    private static async Task<DbConnection> OpenAsync(SqliteConnection connection, CancellationToken ct)
     {
-        var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
         using var pragma = connection.CreateCommand();
         // busy_timeout lets SQLite retry a locked write within milliseconds; without it the driver sleeps 150 ms a time.
@@ -64,7 +65,7 @@ public sealed partial class SqliteDialect : SqlDialect
     /// </summary>
     internal async Task<DbConnection> OpenWriterAsync(CancellationToken ct)
     {
-        var connection = await OpenAsync(ct);
+        var connection = await OpenAsync(new WriterConnection(_connectionString), ct);
         using var cache = connection.CreateCommand();
         cache.CommandText = $"PRAGMA cache_size = -{WriterCacheKiB}; PRAGMA wal_autocheckpoint = {_checkpoints.WriterBound};";
         await cache.ExecuteNonQueryAsync(ct);
