@@ -68,6 +68,7 @@ internal sealed class WriterConnection(string connectionString) : SqliteConnecti
     {
         private SqliteCommand? _statement;
         private DbTransaction? _transaction;
+        private int? _timeout;
 
         private SqliteCommand Statement => _statement ?? throw new InvalidOperationException("Set the command's text first.");
 
@@ -82,10 +83,22 @@ internal sealed class WriterConnection(string connectionString) : SqliteConnecti
                     connection.GiveBack(leased);
                 }
                 _statement = connection.Lease(value ?? "", _transaction);
+                if (_timeout is { } timeout)
+                {
+                    _statement.CommandTimeout = timeout;
+                }
             }
         }
 
-        public override int CommandTimeout { get; set; }
+        public override int CommandTimeout
+        {
+            get => _statement?.CommandTimeout ?? _timeout ?? connection.DefaultTimeout;
+            set
+            {
+                _timeout = value;
+                _statement?.CommandTimeout = value;
+            }
+        }
 
         public override CommandType CommandType
         {

@@ -76,6 +76,19 @@ public sealed class WriterConnectionTests : IDisposable
         Assert.Equal(["b"], await connection.QueryAsync<string>(Select, new { From = 2 }));
     }
 
+    [Fact]
+    public async Task ACommandsTimeout_ReachesTheStatementItLeases_WhicheverIsSetFirst()
+    {
+        await using var connection = await OpenAsync();
+        using var command = ((System.Data.Common.DbConnection)connection).CreateCommand();
+        command.CommandTimeout = 7;
+        command.CommandText = "SELECT 1";
+        Assert.Equal(7, command.CommandTimeout);
+        command.CommandTimeout = 9;
+        Assert.Equal(9, command.CommandTimeout);
+        Assert.Equal(1L, await command.ExecuteScalarAsync());
+    }
+
     /// <summary>The compiled statements of a text on the connection, and how often they ran in all.</summary>
     private static (int Count, int Runs) Compiled(SqliteConnection connection, string text)
     {
