@@ -20,9 +20,6 @@ internal sealed class WriterConnection(string connectionString) : SqliteConnecti
     private const int MaxKept = 128;
     private readonly Dictionary<string, SqliteCommand> _kept = new(StringComparer.Ordinal);
 
-    /// <summary>How many statements are kept now.</summary>
-    internal int Kept => _kept.Count;
-
     /// <inheritdoc />
     protected override DbCommand CreateDbCommand() => new LeasedCommand(this);
 
