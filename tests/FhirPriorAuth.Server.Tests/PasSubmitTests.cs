@@ -4,7 +4,9 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
 using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.FollowUp;
 using FhirPriorAuth.Core.Pas;
+using FhirPriorAuth.Core.Policy;
 using FhirPriorAuth.Core.Validation;
 using FhirPriorAuth.Storage;
 using FhirPriorAuth.Tests;
@@ -235,5 +237,53 @@ public sealed class PasSubmitTests(ServerHost server)
         var lines = stored.Split('\n');
         Assert.Equal(expected.Count, lines.Length);
         Assert.All(expected.Zip(lines), pair => Assert.EndsWith(pair.First.Diagnostics, pair.Second, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ANewAuthorization_WhoseNumberIsTakenMeanwhile_IsDecidedAgain_WithANewNumber()
+    {
+        var services = server.Services;
+        var store = new NumberTakenAtFirstSave(services.GetRequiredService<IAuthorizationStore>());
+        var pas = new PriorAuthorizationService(services.GetRequiredService<PolicyEngine>(), store,
+            services.GetRequiredService<ResourceInteractions>(), services.GetRequiredService<IPasValidator>(),
+            services.GetRequiredService<FollowUpLedger>(), services.GetRequiredService<SupportingDocuments>());
+        var request = JsonNode.Parse(PasHttp.Inferno("2.2.1", "approval_pa_submit_request_payload.json"))!;
+        request["identifier"]!["value"] = Guid.NewGuid().ToString(); // not a replay of another test's submission
+
+        var response = await pas.SubmitAsync(System.Text.Encoding.UTF8.GetBytes(request.ToJsonString()), PasVersion.V2_2_1,
+            server.BaseAddress + "fhir", default);
+
+        var number = ((ClaimResponse)FhirJson.Parse<Bundle>(response).Entry[0].Resource).PreAuthRef;
+        Assert.Equal(2, store.Saves);
+        Assert.NotEqual(store.Taken, number);
+        Assert.NotNull(await store.ReadAsync(number, default));
+    }
+
+    /// <summary>A store in which another authorization takes the number of the first new one saved, just before it.</summary>
+    private sealed class NumberTakenAtFirstSave(IAuthorizationStore store) : IAuthorizationStore
+    {
+        public int Saves { get; private set; }
+        public string Taken { get; private set; }
+
+        public async Task<bool> SaveAsync(SubmissionRecord submission, CancellationToken ct)
+        {
+            if (++Saves == 1 && submission.IsNewAuthorization)
+            {
+                Taken = submission.Authorization.Number;
+                Assert.True(await store.SaveAsync(submission with { Id = ResourceInteractions.NewId(), IdempotencyKey = "other|" + Taken,
+                    Resources = [], Work = null, Prepared = null }, ct));
+            }
+            return await store.SaveAsync(submission, ct);
+        }
+
+        public SubmissionRecord Prepare(SubmissionRecord submission) => store.Prepare(submission);
+        public Task<byte[]> FindResponseAsync(string idempotencyKey, CancellationToken ct) => store.FindResponseAsync(idempotencyKey, ct);
+        public Task<byte[]> LatestResponseAsync(string number, CancellationToken ct) => store.LatestResponseAsync(number, ct);
+        public Task<AuthorizationRecord> ReadAsync(string number, CancellationToken ct) => store.ReadAsync(number, ct);
+        public Task<IReadOnlyList<AuthorizationRecord>> FindAsync(AuthorizationLookup lookup, int limit, CancellationToken ct) =>
+            store.FindAsync(lookup, limit, ct);
+        public Task<IReadOnlyList<AuthorizationRecord>> FindByTrackingIdAsync(string trackingId, CancellationToken ct) =>
+            store.FindByTrackingIdAsync(trackingId, ct);
+        public Task<IReadOnlyList<RecordedStep>> ReadStepsAsync(string number, CancellationToken ct) => store.ReadStepsAsync(number, ct);
     }
 }
