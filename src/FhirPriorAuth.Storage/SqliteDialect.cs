@@ -11,6 +11,8 @@ namespace FhirPriorAuth.Storage;
 public sealed partial class SqliteDialect : SqlDialect
 {
     private const int SqliteConstraint = 19;
+    private const int SqliteConstraintPrimaryKey = 1555;
+    private const int SqliteConstraintUnique = 2067;
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
     private readonly GroupCommit _writer;
@@ -189,7 +191,9 @@ public sealed partial class SqliteDialect : SqlDialect
     public override string RetireVersion => base.RetireVersion + " " + PendingIndex.Forget;
 
     /// <inheritdoc />
-    public override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: SqliteConstraint };
+    /// <remarks>A unique or primary key only: a NOT NULL or CHECK failure is a defect, not a row that exists already.</remarks>
+    public override bool IsUniqueViolation(DbException e) =>
+        e is SqliteException { SqliteErrorCode: SqliteConstraint, SqliteExtendedErrorCode: SqliteConstraintUnique or SqliteConstraintPrimaryKey };
 
     /// <inheritdoc />
     public override bool IsTransient(DbException e) => e is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked };
