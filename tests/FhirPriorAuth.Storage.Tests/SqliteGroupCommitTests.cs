@@ -9,6 +9,23 @@ namespace FhirPriorAuth.Storage.Tests;
 public sealed class SqliteGroupCommitTests(SqliteDatabase database) : IClassFixture<SqliteDatabase>
 {
     [Fact]
+    public async Task OnlyATakenKey_IsAUniqueViolation_NotAMissingValue()
+    {
+        var dialect = database.Store.Dialect;
+        await using var connection = await dialect.OpenAsync(default);
+        await connection.ExecuteAsync("CREATE TEMP TABLE Keyed (id TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE)");
+        await connection.ExecuteAsync("INSERT INTO Keyed VALUES ('a', 'x')");
+
+        var takenKey = await Assert.ThrowsAnyAsync<DbException>(() => connection.ExecuteAsync("INSERT INTO Keyed VALUES ('a', 'y')"));
+        var takenValue = await Assert.ThrowsAnyAsync<DbException>(() => connection.ExecuteAsync("INSERT INTO Keyed VALUES ('b', 'x')"));
+        var missing = await Assert.ThrowsAnyAsync<DbException>(() => connection.ExecuteAsync("INSERT INTO Keyed VALUES ('c', NULL)"));
+
+        Assert.True(dialect.IsUniqueViolation(takenKey));
+        Assert.True(dialect.IsUniqueViolation(takenValue));
+        Assert.False(dialect.IsUniqueViolation(missing));
+    }
+
+    [Fact]
     public async Task WritesQueuedBehindAWriter_CommitTogether_AndAFailingOneIsRolledBackAlone()
     {
         var dialect = database.Store.Dialect;
