@@ -1,5 +1,10 @@
+using System.Collections.Concurrent;
 using System.Net;
+using FhirPriorAuth.Server.Hosting;
 using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 using Task = System.Threading.Tasks.Task;
 
 namespace FhirPriorAuth.Server.Tests;
@@ -33,5 +38,49 @@ public class MetadataAndHealthTests(ServerHost server)
     {
         Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("health/live")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("health/ready")).StatusCode);
+    }
+
+    [Fact]
+    public async Task GivenAServerStillWarmingUp_WhenReadyIsAsked_ThenItAnswers503_AndLogsNoFailure()
+    {
+        // Only the health endpoints, so that nothing marks the server ready.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var logs = new LogRecorder();
+        builder.Logging.AddProvider(logs);
+        builder.Services.AddHealth();
+        await using var app = builder.Build();
+        app.MapHealth();
+        await app.StartAsync();
+        using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+
+        for (var probe = 0; probe < 3; probe++)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("health/ready")).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("health/live")).StatusCode);
+        await app.StopAsync();
+        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Warning);
+    }
+
+    private sealed class LogRecorder : ILoggerProvider
+    {
+        public ConcurrentQueue<(string Category, LogLevel Level, string Message)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Recorder(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Recorder(LogRecorder owner, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                owner.Entries.Enqueue((category, logLevel, formatter(state, exception)));
+        }
     }
 }

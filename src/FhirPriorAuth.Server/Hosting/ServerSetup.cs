@@ -10,7 +10,6 @@ using FhirPriorAuth.Server.Security;
 using FhirPriorAuth.Server.Subscriptions;
 using FhirPriorAuth.Server.Validation;
 using FhirPriorAuth.Storage;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 namespace FhirPriorAuth.Server.Hosting;
 
@@ -43,13 +42,12 @@ public static class ServerSetup
         builder.Services.AddPas(builder.Configuration, resources);
         builder.Services.AddPasValidation(builder.Configuration, builder.Environment);
 
-        builder.Services.AddSingleton<Readiness>();
+        builder.Services.AddHealth();
         builder.Services.AddHostedService<StartupWork>();
         // After StartupWork, whose start migrates the database the worker reads.
         builder.Services.AddFollowUp(builder.Configuration, dialect);
         builder.Services.AddSubscriptions(builder.Configuration, resources);
         builder.Services.AddCrd(builder.Configuration, resources);
-        builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
         return builder;
     }
 
@@ -69,8 +67,7 @@ public static class ServerSetup
         app.UseMiddleware<AccessMiddleware>();
         app.UseRateLimiter();
 
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealth();
         foreach (var (prefix, version) in PasSetup.Bases)
         {
             app.MapFhirRest(prefix, version).MapPas(prefix, version).MapReview(prefix).MapAttachments(prefix).MapDecisionRecord()

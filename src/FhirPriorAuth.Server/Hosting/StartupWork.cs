@@ -5,7 +5,6 @@ using FhirPriorAuth.Core.Fhir;
 using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Validation;
 using FhirPriorAuth.Storage;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace FhirPriorAuth.Server.Hosting;
 
@@ -101,10 +100,4 @@ internal sealed class StartupWork(MigrationRunner migrations, SqlDialect databas
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds, string.Join("; ", analysed));
         }
     }
-}
-
-internal sealed class ReadinessCheck(Readiness readiness) : IHealthCheck
-{
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
-        Task.FromResult(readiness.IsReady ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("warming up"));
 }
