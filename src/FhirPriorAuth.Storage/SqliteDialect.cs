@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using Dapper;
 using FhirPriorAuth.Core.Search;
@@ -45,6 +46,18 @@ public sealed partial class SqliteDialect : SqlDialect
     private static async Task<DbConnection> OpenAsync(SqliteConnection connection, CancellationToken ct)
     {
         await connection.OpenAsync(ct);
+        // The settings belong to SQLite's connection, which the pool keeps from one open to the next: set once per
+        // handle, not compiled and run again on every open (several per request).
+        if (!Configured.TryGetValue(connection.Handle!, out _))
+        {
+            await ConfigureAsync(connection, ct);
+            Configured.AddOrUpdate(connection.Handle!, Configured);
+        }
+        return connection;
+    }
+
+    private static async Task ConfigureAsync(SqliteConnection connection, CancellationToken ct)
+    {
         using var pragma = connection.CreateCommand();
         // busy_timeout lets SQLite retry a locked write within milliseconds; without it the driver sleeps 150 ms a time.
         // temp_store: each request of a group commit has its savepoint, whose journal of changed pages spilled to a temporary
@@ -55,8 +68,10 @@ public sealed partial class SqliteDialect : SqlDialect
         // The group commit's writer sets its own bound: WalCheckpointer copies its log.
         pragma.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 10000;";
         await pragma.ExecuteNonQueryAsync(ct);
-        return connection;
     }
+
+    /// <summary>SQLite connections (handles) that have the settings of <see cref="ConfigureAsync"/> and no others.</summary>
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
 
     /// <summary>
     /// The group commit's own connection, kept from batch to batch, with a larger page cache than SQLite's 2 MB: a
@@ -67,7 +82,12 @@ public sealed partial class SqliteDialect : SqlDialect
     /// </summary>
     internal async Task<DbConnection> OpenWriterAsync(CancellationToken ct)
     {
-        var connection = await OpenAsync(new WriterConnection(_connectionString), ct);
+        var connection = new WriterConnection(_connectionString);
+        await connection.OpenAsync(ct);
+        // The writer changes its settings (its cache, its log bound, synchronous = NORMAL for a moment): its handle is
+        // set up in full here, and a reader that gets it from the pool later sets it up again.
+        Configured.Remove(connection.Handle!);
+        await ConfigureAsync(connection, ct);
         using var cache = connection.CreateCommand();
         cache.CommandText = $"PRAGMA cache_size = -{WriterCacheKiB}; PRAGMA wal_autocheckpoint = {_checkpoints.WriterBound};";
         await cache.ExecuteNonQueryAsync(ct);
