@@ -41,10 +41,9 @@ public sealed partial class SqliteDialect : SqlDialect
     public override string Name => StorageOptions.Sqlite;
 
     /// <inheritdoc />
-    public override Task<DbConnection> OpenAsync(CancellationToken ct) => OpenAsync(new SqliteConnection(_connectionString), ct);
-
-    private static async Task<DbConnection> OpenAsync(SqliteConnection connection, CancellationToken ct)
+    public override async Task<DbConnection> OpenAsync(CancellationToken ct)
     {
+        var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
         // The settings belong to SQLite's connection, which the pool keeps from one open to the next: set once per
         // handle, not compiled and run again on every open (several per request).
