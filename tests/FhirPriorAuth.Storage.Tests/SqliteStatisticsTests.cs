@@ -78,6 +78,48 @@ public sealed class SqliteStatisticsTests(SqliteDatabase database) : IClassFixtu
         Assert.Contains(await store.Store.Dialect.RefreshStatisticsAsync(default), a => a.StartsWith("ANALYZE \"IX_TokenIndex_Code\" in "));
     }
 
+    [Fact]
+    public async Task AnIndexAnalysedLarge_IsCountedOnAReadingConnection_AndKeepsTheFiguresOfItsLastAnalysis()
+    {
+        using var store = new SqliteDatabase();
+        var dialect = (SqliteDialect)store.Store.Dialect;
+        dialect.CountedFrom = 500;
+        // A Claim is one Resource row and two token rows: both tables are analysed at 500 entries or more.
+        await WriteClaimsAsync(store, 0, 600);
+        await dialect.RefreshStatisticsAsync(default);
+        var analysed = await StatisticsAsync(store);
+        Assert.True(long.Parse(analysed["IX_TokenIndex_Code"].Split(' ')[0]) >= 500);
+
+        await WriteClaimsAsync(store, 600, 6000);
+        await using (var connection = await dialect.OpenAsync(default))
+        {
+            // Old versions: rows the partial indexes leave out.
+            await connection.ExecuteAsync("UPDATE Resource SET is_current = 0 WHERE surrogate_id % 3 = 0");
+        }
+        var refreshed = await dialect.RefreshStatisticsAsync(default);
+        Assert.Contains(refreshed, a => a.StartsWith("counted \"IX_TokenIndex_Code\" ("));
+        Assert.Contains(refreshed, a => a.StartsWith("counted \"IX_Resource_LastUpdated\" ("));
+        Assert.DoesNotContain(refreshed, a => a.StartsWith("ANALYZE"));
+        var counted = await StatisticsAsync(store);
+        await using (var connection = await dialect.OpenAsync(default))
+        {
+            var entries = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM TokenIndex");
+            Assert.Equal($"{entries}{analysed["IX_TokenIndex_Code"][analysed["IX_TokenIndex_Code"].IndexOf(' ')..]}", counted["IX_TokenIndex_Code"]);
+            // A partial index counts only the rows its condition selects.
+            var current = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM Resource WHERE is_current = 1 AND is_deleted = 0");
+            Assert.StartsWith($"{current} ", counted["IX_Resource_LastUpdated"]);
+        }
+        // The writer plans with the new count at once: SQLite's own staleness check, made on the writer's connection,
+        // finds nothing left to do.
+        Assert.Empty(await dialect.RefreshStatisticsAsync(default));
+    }
+
+    private static async Task<Dictionary<string, string>> StatisticsAsync(SqliteDatabase store)
+    {
+        await using var connection = await store.Store.Dialect.OpenAsync(default);
+        return (await connection.QueryAsync<(string, string)>("SELECT idx, stat FROM sqlite_stat1 WHERE idx IS NOT NULL")).ToDictionary(r => r.Item1, r => r.Item2);
+    }
+
     private static async Task WriteClaimsAsync(SqliteDatabase store, int from, int count)
     {
         var fhir = new ResourceInteractions(store.Store, SearchParameterRegistry.Default, TimeProvider.System);
