@@ -117,8 +117,9 @@ public sealed partial class SqliteDialect : SqlDialect
     /// SQLite counts every entry of the index while it holds the writer (0.4 s warm and 8 s cold for the token index of a
     /// 4.9 GB store, and ten times that at a million authorizations). A reading connection counts instead, and the writer
     /// only replaces the count in the index's statistics row. The rest of the row is what SQLite's own sampled analysis
-    /// found last time: it reads about the first thousand entries, and from 24,000 entries up it gave the same figures
-    /// at every size we measured (docs/performance.md, "Nineteenth pass").
+    /// found last time: it reads about the first thousand entries, so those figures do not follow the store's size
+    /// (three analyses of the token index at 4,000 to 45,000 submissions differed only in its rows per code, 2 to 4;
+    /// docs/performance.md, "Nineteenth pass").
     /// </remarks>
     public override async Task<IReadOnlyList<string>> RefreshStatisticsAsync(CancellationToken ct)
     {
