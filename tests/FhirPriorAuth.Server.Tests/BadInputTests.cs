@@ -87,6 +87,8 @@ public class BadInputTests(ServerHost server)
     [InlineData("fhir/Patient?name:missing=true")]
     [InlineData("fhir/Patient?ct=forged")]
     [InlineData("fhir/Patient/_history?_since=nope")]
+    [InlineData("fhir/Patient?birthdate=ge%D9%A2%D9%A0%D9%A2%D9%A4")] // a year in Arabic-Indic digits
+    [InlineData("fhir/Patient/_history?_since=%D9%A2%D9%A0%D9%A2%D9%A4")]
     public async Task GivenAMalformedSearch_WhenSent_Then400(string url) => await (await Http.GetAsync(url)).AssertOutcome(400);
 
     [Fact]
