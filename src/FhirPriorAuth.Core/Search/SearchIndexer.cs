@@ -1,7 +1,7 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using FhirPriorAuth.Core.Fhir;
 using Hl7.Fhir.FhirPath;
 using Hl7.Fhir.Model;
@@ -12,7 +12,7 @@ namespace FhirPriorAuth.Core.Search;
 /// Extracts the index rows of a resource: each search parameter's expression is read as member paths where it is one
 /// (<see cref="MemberPaths"/>), and evaluated as FHIRPath otherwise.
 /// </summary>
-public sealed partial class SearchIndexer
+public sealed class SearchIndexer
 {
     private readonly SearchParameterRegistry _registry;
     private readonly bool _readMemberPaths;
@@ -124,13 +124,44 @@ public sealed partial class SearchIndexer
     /// Splits a literal reference into type and id. Absolute URLs keep their last <c>Type/id</c>; references of other
     /// forms (<c>urn:uuid:</c>, contained) are kept whole with no type.
     /// </summary>
+    /// <remarks>
+    /// Read by hand rather than by a regular expression, whose match allocated for each of a submission's references:
+    /// <c>[.../]Type/id[/_history/version]</c>, a type of two or more ASCII letters starting upper case, an id of 1-64
+    /// ASCII letters, digits, '-' and '.'; one line break at the very end is ignored, as a regular expression's <c>$</c> does.
+    /// </remarks>
     public static (string? Type, string Id) ParseReference(string reference)
     {
-        var m = ReferencePattern().Match(reference);
-        return m.Success && ModelInfo.IsKnownResource(m.Groups["type"].Value)
-            ? (m.Groups["type"].Value, m.Groups["id"].Value)
-            : (null, reference);
+        var text = reference.AsSpan();
+        if (text.EndsWith('\n'))
+        {
+            text = text[..^1];
+        }
+        var history = text.LastIndexOf("/_history/");
+        if (history >= 0 && text.Length > history + "/_history/".Length && !text[(history + "/_history/".Length)..].Contains('/'))
+        {
+            text = text[..history];
+        }
+        var slash = text.LastIndexOf('/');
+        if (slash < 0)
+        {
+            return (null, reference);
+        }
+        var id = text[(slash + 1)..];
+        var type = text[(text[..slash].LastIndexOf('/') + 1)..slash];
+        if (id.Length is < 1 or > 64 || id.ContainsAnyExcept(IdCharacters)
+            || type.Length < 2 || !char.IsAsciiLetterUpper(type[0]) || type.ContainsAnyExcept(TypeCharacters))
+        {
+            return (null, reference);
+        }
+        var typeName = type.ToString();
+        return ModelInfo.IsKnownResource(typeName) ? (typeName, id.ToString()) : (null, reference);
     }
+
+    private static readonly SearchValues<char> IdCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.");
+
+    private static readonly SearchValues<char> TypeCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
     private static IEnumerable<(string? System, string Code)> Tokens(Base element)
     {
@@ -207,6 +238,4 @@ public sealed partial class SearchIndexer
     private static string? Cut(string? value) =>
         value is { Length: > MaxIndexedLength } ? value[..MaxIndexedLength] : value;
 
-    [GeneratedRegex(@"(?:^|/)(?<type>[A-Z][A-Za-z]+)/(?<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/[^/]+)?$")]
-    private static partial Regex ReferencePattern();
 }

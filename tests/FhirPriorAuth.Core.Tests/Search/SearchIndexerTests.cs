@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using FhirPriorAuth.Core.Search;
 using Hl7.Fhir.Model;
 using Task = Hl7.Fhir.Model.Task;
@@ -84,5 +85,44 @@ public class SearchIndexerTests
         }
         Assert.Equal("Task.for", registry.Find("Task", "patient")!.Expression);
         Assert.Equal("Patient", registry.Find("Task", "patient")!.TargetType);
+    }
+
+    [Theory]
+    [InlineData("Patient/123")]
+    [InlineData("https://ehr.example.org/fhir/Patient/123")]
+    [InlineData("Patient/123/_history/2")]
+    [InlineData("https://ehr.example.org/fhir/Practitioner/p-1.a/_history/7")]
+    [InlineData("Patient/123\n")]
+    [InlineData("Patient/123/_history/2\n")]
+    [InlineData("Patient/123\n\n")]
+    [InlineData("Patient/123/_history/")]
+    [InlineData("Patient/123/_history/2/x")]
+    [InlineData("Patient/_history/2")]
+    [InlineData("Patient/1/_history/2/_history/3")]
+    [InlineData("X/Patient/_history/5")]
+    [InlineData("urn:uuid:2f4e3c9a-0d1b-4c55-9a86-1f8f0d6a3b21")]
+    [InlineData("#contained-1")]
+    [InlineData("Patient/")]
+    [InlineData("/123")]
+    [InlineData("P/123")]
+    [InlineData("patient/123")]
+    [InlineData("NotAType/123")]
+    [InlineData("Patient/12_3")]
+    [InlineData("Patient/ab c")]
+    [InlineData("Patient/\u0661\u0662")]
+    [InlineData("Pätient/123")]
+    [InlineData("Patient/1234567890123456789012345678901234567890123456789012345678901234")]
+    [InlineData("Patient/12345678901234567890123456789012345678901234567890123456789012345")]
+    [InlineData("a/b/Claim/c-1")]
+    [InlineData("Claim/c-1/")]
+    [InlineData("")]
+    public void GivenAReference_WhenParsed_ThenTheAnswerIsTheRegularExpressionsItReplaced(string reference)
+    {
+        // The pattern the hand-written reader replaced, as its specification.
+        var m = Regex.Match(reference, @"(?:^|/)(?<type>[A-Z][A-Za-z]+)/(?<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/[^/]+)?$");
+        var expected = m.Success && Hl7.Fhir.Model.ModelInfo.IsKnownResource(m.Groups["type"].Value)
+            ? (m.Groups["type"].Value, m.Groups["id"].Value)
+            : ((string?)null, reference);
+        Assert.Equal(expected, SearchIndexer.ParseReference(reference));
     }
 }
