@@ -178,7 +178,6 @@ public sealed partial class SqliteDialect : SqlDialect
     /// instead of analysing the index again on the writer.
     /// </summary>
     internal long CountedFrom { get; set; } = 100_000;
-
     /// <summary>
     /// Counts the index's entries on a reading connection and has the writer put the count in the index's statistics
     /// row; what was done, or null where the index must be analysed instead.
@@ -226,8 +225,11 @@ public sealed partial class SqliteDialect : SqlDialect
         {
             return null;
         }
-        var entries = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"SELECT count(*) FROM {Quote(table)}{(condition is null ? "" : " WHERE " + condition.Groups[1].Value)}", cancellationToken: ct));
+        // One read: SQLite counts the table by its smallest index, or the partial index itself. Slices by rowid would
+        // let the log be copied back meanwhile, but read the table, and so every resource body (4 s against 12 ms).
+        var entries = await connection.ExecuteScalarAsync<long>(new CommandDefinition(condition is null
+            ? $"SELECT count(*) FROM {Quote(table)}"
+            : $"SELECT count(*) FROM {Quote(table)} INDEXED BY {Quote(index)} WHERE {condition.Groups[1].Value}", cancellationToken: ct));
         return entries + last![figures..];
     }
 
