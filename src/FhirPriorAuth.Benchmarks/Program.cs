@@ -26,19 +26,27 @@ var packages = options.GetValueOrDefault("packages", Path.GetFullPath(Path.Combi
 var generator = new PasRequestGenerator(File.ReadAllText(Path.Combine(root, "examples", "inferno", "2.2.1", "approval_pa_submit_request_payload.json")), seed);
 var bodies = Enumerable.Range(0, count).Select(_ => Encoding.UTF8.GetBytes(generator.Next())).ToList();
 Console.WriteLine($"{count} PAS 2.2.1 request Bundles, {bodies.Average(b => b.Length) / 1024:F1} KB on average, seed {seed}, {Environment.ProcessorCount} cores");
+// The server's gen0 budget (ADR 0012), which the launch profile sets as the server's does: with the runtime's default,
+// collections under the proof took its p99 to 3-4 times its median on a slow machine (docs/performance.md).
+Console.WriteLine($"gen0 budget {Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "the runtime's default (DOTNET_GCgen0size is not set)"}");
 
 // (c) The server parses without the SDK's value checks (the proof covers them); a request that is not proven is
 // parsed again with them, as every request was before.
 var parse = Measure(bodies, body => FhirJson.ParseForProof(body));
 var checkedParse = Measure(bodies, body => FhirJson.ParseIgnoringUnknownElements(body));
 var requests = bodies.Select(b => PasRequest.Read(FhirJson.ParseIgnoringUnknownElements(b), PasOperation.Submit)).ToList();
+// Each validator warms up on requests of its own, not on those it is then timed on, and on as many as the JIT's second
+// tier needs (30 calls): with 10, (b)'s median read twice its steady state in a run of 200 on a slow machine.
+const int WarmUps = 30;
+var warmUps = Enumerable.Range(0, WarmUps)
+    .Select(_ => PasRequest.Read(FhirJson.ParseIgnoringUnknownElements(Encoding.UTF8.GetBytes(generator.Next())), PasOperation.Submit)).ToList();
 
 // (a) Firely as anyone would use it: one Validator over the packages; the first call compiles the schemas.
 var clock = Stopwatch.StartNew();
 var stock = new FirelyPasValidator(new FhirPackageLocator([packages]));
 stock.Validate(requests[0].Bundle, PasVersion.V2_2_1, PasOperation.Submit);
 var stockFirst = clock.Elapsed;
-foreach (var r in requests.Take(10))
+foreach (var r in warmUps)
 {
     stock.Validate(r.Bundle, PasVersion.V2_2_1, PasOperation.Submit);
 }
@@ -50,8 +58,8 @@ clock.Restart();
 var pipeline = new PasValidator(new FirelyPasValidator(new FhirPackageLocator([packages])));
 pipeline.WarmUp(PasVersion.V2_2_1);
 var pipelineWarm = clock.Elapsed;
-// Steady state is measured, for (a) as for (b): a few requests first, so what the examples did not touch is compiled.
-foreach (var r in requests.Take(10))
+// Steady state is measured, for (a) as for (b): the warm-up requests first, so what the examples did not touch is compiled.
+foreach (var r in warmUps)
 {
     pipeline.Validate(r.Bundle, PasVersion.V2_2_1, PasOperation.Submit);
 }
@@ -165,6 +173,10 @@ static async Task<Timings> MeasureAsync<T>(IEnumerable<T> inputs, Func<T, Task> 
 {
     var times = new List<double>();
     var clock = new Stopwatch();
+    // The stage before leaves garbage (stock Firely 64 MB a request): collected now, not while this stage is timed.
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    GC.Collect();
     var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
     foreach (var input in inputs)
     {
