@@ -27,7 +27,7 @@ var generator = new PasRequestGenerator(File.ReadAllText(Path.Combine(root, "exa
 var bodies = Enumerable.Range(0, count).Select(_ => Encoding.UTF8.GetBytes(generator.Next())).ToList();
 Console.WriteLine($"{count} PAS 2.2.1 request Bundles, {bodies.Average(b => b.Length) / 1024:F1} KB on average, seed {seed}, {Environment.ProcessorCount} cores");
 // The server's gen0 budget (ADR 0012), which the launch profile sets as the server's does: with the runtime's default,
-// collections under the proof took its p99 to 3-4 times its median on a slow machine (docs/performance.md).
+// collections under the proof took its p99 to about four times its median on a slow machine (docs/performance.md).
 Console.WriteLine($"gen0 budget {Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "the runtime's default (DOTNET_GCgen0size is not set)"}");
 
 // (c) The server parses without the SDK's value checks (the proof covers them); a request that is not proven is

@@ -178,6 +178,7 @@ public sealed partial class SqliteDialect : SqlDialect
     /// instead of analysing the index again on the writer.
     /// </summary>
     internal long CountedFrom { get; set; } = 100_000;
+
     /// <summary>
     /// Counts the index's entries on a reading connection and has the writer put the count in the index's statistics
     /// row; what was done, or null where the index must be analysed instead.

@@ -116,9 +116,11 @@ public readonly record struct FhirDateRange(DateTimeOffset Start, DateTimeOffset
             var start = new DateTimeOffset(year, month, day, hour, minute, second, offset);
             if (!fraction.IsEmpty)
             {
+                // A tick is 100 ns: digits past the seventh are below it.
                 var digits = Math.Min(fraction.Length, 7);
-                start = start.AddTicks(long.Parse(fraction[..digits], CultureInfo.InvariantCulture) * (long)Math.Pow(10, 7 - digits));
-                precision = TimeSpan.FromTicks((long)Math.Pow(10, 7 - digits));
+                var tick = (long)Math.Pow(10, 7 - digits);
+                start = start.AddTicks(long.Parse(fraction[..digits], CultureInfo.InvariantCulture) * tick);
+                precision = TimeSpan.FromTicks(tick);
             }
             start = start.ToUniversalTime();
             range = new(start, start + precision);

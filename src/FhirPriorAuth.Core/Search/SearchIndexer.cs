@@ -127,7 +127,7 @@ public sealed class SearchIndexer
     /// <remarks>
     /// Read by hand rather than by a regular expression, whose match allocated for each of a submission's references:
     /// <c>[.../]Type/id[/_history/version]</c>, a type of two or more ASCII letters starting upper case, an id of 1-64
-    /// ASCII letters, digits, '-' and '.'; one line break at the very end is ignored, as a regular expression's <c>$</c> does.
+    /// ASCII letters, digits, '-' and '.'; one line break at the very end is ignored, as the expression's <c>$</c> did.
     /// </remarks>
     public static (string? Type, string Id) ParseReference(string reference)
     {
@@ -136,8 +136,9 @@ public sealed class SearchIndexer
         {
             text = text[..^1];
         }
-        var history = text.LastIndexOf("/_history/");
-        if (history >= 0 && text.Length > history + "/_history/".Length && !text[(history + "/_history/".Length)..].Contains('/'))
+        const string History = "/_history/";
+        var history = text.LastIndexOf(History);
+        if (history >= 0 && text.Length > history + History.Length && !text[(history + History.Length)..].Contains('/'))
         {
             text = text[..history];
         }
@@ -237,5 +238,4 @@ public sealed class SearchIndexer
 
     private static string? Cut(string? value) =>
         value is { Length: > MaxIndexedLength } ? value[..MaxIndexedLength] : value;
-
 }
