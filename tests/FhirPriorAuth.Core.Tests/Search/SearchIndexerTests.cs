@@ -120,7 +120,7 @@ public class SearchIndexerTests
     {
         // The pattern the hand-written reader replaced, as its specification.
         var m = Regex.Match(reference, @"(?:^|/)(?<type>[A-Z][A-Za-z]+)/(?<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/[^/]+)?$");
-        var expected = m.Success && Hl7.Fhir.Model.ModelInfo.IsKnownResource(m.Groups["type"].Value)
+        var expected = m.Success && ModelInfo.IsKnownResource(m.Groups["type"].Value)
             ? (m.Groups["type"].Value, m.Groups["id"].Value)
             : ((string?)null, reference);
         Assert.Equal(expected, SearchIndexer.ParseReference(reference));
