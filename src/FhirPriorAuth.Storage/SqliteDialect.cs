@@ -140,12 +140,14 @@ public sealed partial class SqliteDialect : SqlDialect
                 {
                     continue; // Empty but for moments, and only ever read whole: its statistics would be stale at once.
                 }
-                var indexes = await _writer.RunAsync(async (connection, tx) => (await connection.QueryAsync<string>(new CommandDefinition(
-                    "SELECT name FROM pragma_index_list(@name)", new { name }, tx, cancellationToken: ct))).ToList(), ct);
+                // Each index with its definition, whose condition a partial index's count needs.
+                var indexes = await _writer.RunAsync(async (connection, tx) => (await connection.QueryAsync<(string Name, bool Partial, string? Sql)>(new CommandDefinition(
+                    "SELECT l.name, l.partial, s.sql FROM pragma_index_list(@name) l LEFT JOIN sqlite_schema s ON s.name = l.name",
+                    new { name }, tx, cancellationToken: ct))).ToList(), ct);
                 var toAnalyse = new List<string>();
-                foreach (var index in indexes)
+                foreach (var (index, partial, sql) in indexes)
                 {
-                    var counted = await RecountAsync(name, index, ct);
+                    var counted = await RecountAsync(name, index, partial ? sql ?? "" : null, ct);
                     if (counted is null)
                     {
                         toAnalyse.Add($"ANALYZE {Quote(index)}");
@@ -183,10 +185,10 @@ public sealed partial class SqliteDialect : SqlDialect
     /// Counts the index's entries on a reading connection and has the writer put the count in the index's statistics
     /// row; what was done, or null where the index must be analysed instead.
     /// </summary>
-    private async Task<string?> RecountAsync(string table, string index, CancellationToken ct)
+    private async Task<string?> RecountAsync(string table, string index, string? partialDefinition, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        var stat = await CountEntriesAsync(table, index, ct);
+        var stat = await CountEntriesAsync(table, index, partialDefinition, ct);
         if (stat is null)
         {
             return null;
@@ -203,8 +205,9 @@ public sealed partial class SqliteDialect : SqlDialect
     /// <summary>
     /// The index's statistics row with its entries counted now, on a reading connection; null where the index must be
     /// analysed instead (never analysed, analysed small, or a partial index whose condition this cannot read).
+    /// <paramref name="partialDefinition"/> is a partial index's <c>CREATE INDEX</c> text, null for a full index.
     /// </summary>
-    private async Task<string?> CountEntriesAsync(string table, string index, CancellationToken ct)
+    private async Task<string?> CountEntriesAsync(string table, string index, string? partialDefinition, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         // A store never analysed has no statistics table yet.
@@ -218,10 +221,7 @@ public sealed partial class SqliteDialect : SqlDialect
             return null;
         }
         // A partial index holds only the rows its condition selects, so those are what is counted.
-        var (partial, sql) = await connection.QuerySingleAsync<(bool, string?)>(new CommandDefinition(
-            "SELECT l.partial, s.sql FROM pragma_index_list(@table) l LEFT JOIN sqlite_schema s ON s.name = l.name WHERE l.name = @index",
-            new { table, index }, cancellationToken: ct));
-        var condition = partial ? PartialCondition().Match(sql ?? "") : null;
+        var condition = partialDefinition is null ? null : PartialCondition().Match(partialDefinition);
         if (condition is { Success: false })
         {
             return null;
