@@ -27,6 +27,7 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
     private readonly ConcurrentDictionary<string, CompiledProfile> _coreTypes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ValueSetCodes> _valueSets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Regex?> _primitiveFormats = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Func<string, bool>?> _formats = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CompiledExpression> _expressions = new(StringComparer.Ordinal);
     private readonly FhirPathCompiler _fhirPath = new(new SymbolTable().AddStandardFP().AddFhirExtensions());
     private readonly object _gate = new();
@@ -164,7 +165,15 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
         // Their format from PrimitiveFormat (Firely's) as a vectorized scan: strings are the most common primitive, and
         // the regex's automaton was most of the format checks' time.
         ? !text.AsSpan().ContainsAny(ControlCharacters)
-        : PrimitiveFormat(typeName)?.IsMatch(text) ?? true;
+        : (_formats.TryGetValue(typeName, out var format) ? format : Format(typeName))?.Invoke(text) ?? true;
+
+    private Func<string, bool>? Format(string typeName)
+    {
+        lock (_gate)
+        {
+            return _formats.GetOrAdd(typeName, t => PatternOf(t) is { } pattern ? PrimitiveFormats.For(pattern) ?? PrimitiveFormat(t)!.IsMatch : null);
+        }
+    }
 
     /// <summary>The format a primitive type's value must have (the <c>regex</c> extension of its <c>value</c> element).</summary>
     public Regex? PrimitiveFormat(string typeName)
@@ -175,17 +184,23 @@ internal sealed class CompiledProfiles(IAsyncResourceResolver resolver)
         }
         lock (_gate)
         {
-            return _primitiveFormats.GetOrAdd(typeName, t =>
-            {
-                var definition = resolver.TryResolveByCanonicalUriAsync(CorePrefix + t).GetAwaiter().GetResult().Value as StructureDefinition;
-                var value = definition?.Snapshot?.Element.FirstOrDefault(e => e.Path == t + ".value");
-                // Firely replaces R4's string and markdown regex (which lets control characters through) before compiling.
-                var pattern = t is "string" or "markdown" ? @"[\r\n\t\u0020-\uFFFF]*"
-                    : (value?.Type.FirstOrDefault()?.GetExtensionValue<FhirString>(RegexExtension))?.Value;
-                // Non-backtracking: linear in the input, so no timeout (whose bookkeeping costs more than the match) is needed.
-                return pattern is null ? null : new Regex("^(?:" + pattern + ")$", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
-            });
+            // Non-backtracking: linear in the input, so no timeout (whose bookkeeping costs more than the match) is needed.
+            return _primitiveFormats.GetOrAdd(typeName, t => PatternOf(t) is { } pattern
+                ? new Regex("^(?:" + pattern + ")$", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking)
+                : null);
         }
+    }
+
+    private string? PatternOf(string typeName)
+    {
+        if (typeName is "string" or "markdown")
+        {
+            // Firely replaces R4's string and markdown regex (which lets control characters through) before compiling.
+            return @"[\r\n\t\u0020-\uFFFF]*";
+        }
+        var definition = resolver.TryResolveByCanonicalUriAsync(CorePrefix + typeName).GetAwaiter().GetResult().Value as StructureDefinition;
+        var value = definition?.Snapshot?.Element.FirstOrDefault(e => e.Path == typeName + ".value");
+        return value?.Type.FirstOrDefault()?.GetExtensionValue<FhirString>(RegexExtension)?.Value;
     }
 
     internal IReadOnlyList<string> BaseChain(StructureDefinition definition)
@@ -325,6 +340,14 @@ internal sealed class ElementRule
         Types = element.Type.Select(t => new TypeRule(
             t.Code ?? "", t.Profile.Where(p => p is not null).Select(p => p!).ToList(), t.TargetProfile.Where(p => p is not null).Select(p => p!).ToList(),
             t.Aggregation.Any())).ToArray();
+        if (Types.Length > 4 && !Types.Any(t => t.Widens))
+        {
+            _typesByCode = new(StringComparer.Ordinal);
+            foreach (var type in Types)
+            {
+                _typesByCode.TryAdd(type.Code, type);
+            }
+        }
         Fixed = element.Fixed;
         Pattern = element.Pattern;
         DiscriminatorChecks = (Fixed is null ? 0 : 1) + (Pattern is null ? 0 : 1) + (element.Binding?.ValueSet is null ? 0 : 1);
@@ -395,6 +418,27 @@ internal sealed class ElementRule
     // Arrays and concrete collections: the proof walks them per element, and their interfaces box an enumerator each time.
     public TypeRule[] Types { get; }
 
+    // The first type of each code, for a choice of many types that each admit only the one they name (value[x] of an
+    // extension lists fifty): found by name instead of tried in turn for every instance.
+    private readonly Dictionary<string, TypeRule>? _typesByCode;
+
+    /// <summary>The first of <see cref="Types"/> that an instance of <paramref name="typeName"/> is of, or null.</summary>
+    public TypeRule? TypeOf(Base item, string typeName)
+    {
+        if (_typesByCode is not null)
+        {
+            return _typesByCode.GetValueOrDefault(typeName);
+        }
+        foreach (var type in Types)
+        {
+            if (type.Fits(item, typeName))
+            {
+                return type;
+            }
+        }
+        return null;
+    }
+
     public DataType? Fixed { get; }
 
     public DataType? Pattern { get; }
@@ -428,6 +472,18 @@ internal sealed class ElementRule
 
 internal sealed record TypeRule(string Code, IReadOnlyList<string> Profiles, IReadOnlyList<string> TargetProfiles, bool HasAggregation)
 {
+    // What a code admits besides the type it names, as Firely matches them; decided once, not per instance.
+    private readonly bool _anyPrimitive = Code.StartsWith("http://hl7.org/fhirpath/System.", StringComparison.Ordinal);
+    private readonly bool _backbone = Code == "Element";
+    private readonly bool _anyResource = Code is "Resource" or "DomainResource";
+
+    /// <summary>Whether the code admits more types than the one it names.</summary>
+    public bool Widens => _anyPrimitive || _backbone || _anyResource;
+
+    /// <summary>Whether an instance of <paramref name="typeName"/> is of this type.</summary>
+    public bool Fits(Base item, string typeName) =>
+        Code == typeName || (_anyPrimitive && item is PrimitiveType) || (_backbone && typeName == "BackboneElement") || (_anyResource && item is Resource);
+
     /// <summary>The profiles without their <c>|version</c>, as instances are matched against them (cut once, not per instance).</summary>
     public IReadOnlyList<string> UnversionedProfiles { get; } = Profiles.Select(p => p.Split('|')[0]).ToList();
 

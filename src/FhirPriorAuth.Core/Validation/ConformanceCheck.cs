@@ -184,18 +184,7 @@ internal sealed class ConformanceCheck
         TypeRule? type = null;
         if (!rootOfProfile && rule.Types.Length > 0)
         {
-            foreach (var candidate in rule.Types)
-            {
-                if (TypeFits(candidate.Code, item, typeName))
-                {
-                    type = candidate;
-                    break;
-                }
-            }
-            if (type is null)
-            {
-                throw new NotProvableException($"{rule.Path}: type {typeName} is not allowed");
-            }
+            type = rule.TypeOf(item, typeName) ?? throw new NotProvableException($"{rule.Path}: type {typeName} is not allowed");
         }
         if (rule.Limits is { } limits)
         {
@@ -462,7 +451,7 @@ internal sealed class ConformanceCheck
                     throw new NotProvableException($"{slice.Path}: type discriminator {discriminator.Path} selects {actual.Count} values");
                 }
                 var actualType = TypeName(actual[0]);
-                if (!AnyTypeFits(expected.Types, actual[0], actualType))
+                if (expected.TypeOf(actual[0], actualType) is null)
                 {
                     return false;
                 }
@@ -898,24 +887,6 @@ internal sealed class ConformanceCheck
             throw new NotProvableException($"{path}: invariant {constraint.Key} fails");
         }
     }
-
-    private static bool AnyTypeFits(TypeRule[] types, Base item, string typeName)
-    {
-        foreach (var type in types)
-        {
-            if (TypeFits(type.Code, item, typeName))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static bool TypeFits(string code, Base item, string typeName) =>
-        code == typeName ||
-        (code.StartsWith("http://hl7.org/fhirpath/System.", StringComparison.Ordinal) && item is PrimitiveType) ||
-        (code == "Element" && typeName == "BackboneElement") ||
-        (code is "Resource" or "DomainResource" && item is Resource);
 
     /// <summary>Type names as StructureDefinitions spell them; nested components (<c>Bundle.entry</c>) are backbone elements.</summary>
     private static string TypeName(Base item) => item switch
