@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace FhirPriorAuth.Core.Validation;
 
 /// <summary>
@@ -9,6 +11,8 @@ namespace FhirPriorAuth.Core.Validation;
 /// </summary>
 internal static class PrimitiveFormats
 {
+    private static readonly SearchValues<char> IdCharacters = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.");
+
     private delegate bool Check(ReadOnlySpan<char> text);
 
     /// <summary>The check for <paramref name="pattern"/>, or null when it has none here.</summary>
@@ -20,7 +24,7 @@ internal static class PrimitiveFormats
             @"[^\s]+(\s[^\s]+)*" => IsCode,
             @"[A-Za-z0-9\-\.]{1,64}" => IsId,
             "true|false" => static text => text is "true" or "false",
-            "[1-9][0-9]*" => static text => text.Length > 0 && text[0] is >= '1' and <= '9' && IsDigits(text[1..]),
+            "[1-9][0-9]*" => IsPositive,
             "[0]|([1-9][0-9]*)" => IsUnsigned,
             @"-?([0]|([1-9][0-9]*))" => static text => IsUnsigned(text.StartsWith('-') ? text[1..] : text),
             @"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?" => IsDecimal,
@@ -58,37 +62,12 @@ internal static class PrimitiveFormats
         return true;
     }
 
-    private static bool IsId(ReadOnlySpan<char> text)
-    {
-        if (text.Length is 0 or > 64)
-        {
-            return false;
-        }
-        foreach (var c in text)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '.'))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    private static bool IsId(ReadOnlySpan<char> text) => text.Length is > 0 and <= 64 && !text.ContainsAnyExcept(IdCharacters);
 
-    private static bool IsDigits(ReadOnlySpan<char> text)
-    {
-        foreach (var c in text)
-        {
-            if (!char.IsAsciiDigit(c))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    private static bool IsPositive(ReadOnlySpan<char> text) => text.Length > 0 && text[0] is >= '1' and <= '9' && Digits(text) == text.Length;
 
     /// <summary>0, or digits without a leading zero.</summary>
-    private static bool IsUnsigned(ReadOnlySpan<char> text) =>
-        text is "0" || (text.Length > 0 && text[0] is >= '1' and <= '9' && IsDigits(text[1..]));
+    private static bool IsUnsigned(ReadOnlySpan<char> text) => text is "0" || IsPositive(text);
 
     private static bool IsDecimal(ReadOnlySpan<char> text)
     {
@@ -128,13 +107,6 @@ internal static class PrimitiveFormats
         return text.IsEmpty;
     }
 
-    private static int Digits(ReadOnlySpan<char> text)
-    {
-        var count = 0;
-        while (count < text.Length && char.IsAsciiDigit(text[count]))
-        {
-            count++;
-        }
-        return count;
-    }
+    /// <summary>How many ASCII digits <paramref name="text"/> starts with.</summary>
+    private static int Digits(ReadOnlySpan<char> text) => text.IndexOfAnyExceptInRange('0', '9') is var other and >= 0 ? other : text.Length;
 }
