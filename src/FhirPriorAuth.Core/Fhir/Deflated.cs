@@ -14,13 +14,32 @@ public static class Deflated
     /// <summary>Deflates UTF-8 bytes.</summary>
     public static byte[] Pack(ReadOnlySpan<byte> utf8)
     {
-        using var packed = new MemoryStream(utf8.Length / 6 + 64);
-        using (var deflate = new DeflateStream(packed, CompressionLevel.Fastest, leaveOpen: true))
+        // The output stream is kept per thread and reused, unless a large body grew it: a new one per body was a second
+        // copy of every body's output.
+        var packed = t_packed ?? new MemoryStream(16 * 1024);
+        t_packed = null;
+        try
         {
-            deflate.Write(utf8);
+            using (var deflate = new DeflateStream(packed, CompressionLevel.Fastest, leaveOpen: true))
+            {
+                deflate.Write(utf8);
+            }
+            return packed.ToArray();
         }
-        return packed.ToArray();
+        finally
+        {
+            packed.SetLength(0);
+            if (packed.Capacity <= KeptPacked)
+            {
+                t_packed = packed;
+            }
+        }
     }
+
+    private const int KeptPacked = 256 * 1024;
+
+    [ThreadStatic]
+    private static MemoryStream? t_packed;
 
     /// <summary>Deflates text as UTF-8.</summary>
     public static byte[] Pack(string text)

@@ -59,4 +59,53 @@ public class FhirJsonTests
 
     [Fact]
     public void GivenAnEmptyBody_WhenParsed_Then400() => Assert.Equal(400, Refused("").Status);
+
+    [Fact]
+    public void GivenResourcesOneAfterAnotherOnAThread_WhenSerialized_ThenEachIsAloneAndWhole()
+    {
+        // Large enough that its buffer is let go, then small ones that reuse one; and one the serializer gives up on.
+        var large = new Bundle { Type = Bundle.BundleType.Collection };
+        large.Entry.AddRange(Enumerable.Range(0, 3000).Select(i => new Bundle.EntryComponent
+            { FullUrl = $"urn:uuid:{Guid.NewGuid()}", Resource = new Patient { Id = $"p{i}", Name = [new HumanName { Family = new string('x', 60) }] } }));
+        var small = new Patient { Id = "a", BirthDate = "1970" };
+        var other = new Claim { Id = "b", Status = FinancialResourceStatusCodes.Active };
+        var broken = new Patient { Id = "c", BirthDateElement = new Date { JsonValue = new object() } };
+
+        var expected = new Dictionary<Resource, string>();
+        foreach (var resource in new Resource[] { large, small, other })
+        {
+            using var stream = new MemoryStream();
+            using (var writer = new System.Text.Json.Utf8JsonWriter(stream, FhirJson.WriterOptions()))
+            {
+                new Hl7.Fhir.Serialization.FhirJsonSerializer().Serialize(resource, writer);
+            }
+            expected[resource] = Encoding.UTF8.GetString(stream.ToArray());
+        }
+        Assert.True(expected[large].Length > 256 * 1024);
+
+        // On a thread of its own, so that what this thread serialized before does not count.
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                foreach (var resource in new Resource[] { small, large, other, small })
+                {
+                    Assert.Equal(expected[resource], Encoding.UTF8.GetString(FhirJson.ToBytes(resource)));
+                }
+                Assert.ThrowsAny<Exception>(() => FhirJson.ToBytes(broken));
+                Assert.Equal(expected[other], Encoding.UTF8.GetString(FhirJson.ToBytes(other)));
+                var first = FhirJson.ToBytes(small);
+                Assert.NotSame(first, FhirJson.ToBytes(small));
+                Assert.Equal(expected[small], Encoding.UTF8.GetString(first));
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        Assert.Null(failure);
+    }
 }
