@@ -238,33 +238,11 @@ public static class FhirJson
         (T)Parse(json, ModelInfo.GetFhirTypeNameForType(typeof(T)));
 
     /// <summary>Serializes a resource to compact UTF-8 JSON.</summary>
-    public static byte[] ToBytes(Resource resource)
+    public static byte[] ToBytes(Resource resource) => KeptBuffer.ToArray(buffer =>
     {
-        // A buffer and writer per thread, reused: a new buffer grew from 1 KB for every resource a submission stores
-        // and answers, allocating and copying each size on the way. One that grew large is let go, not kept.
-        var (buffer, writer) = t_output ?? (new ArrayBufferWriter<byte>(16 * 1024), new Utf8JsonWriter(Stream.Null, WriterOptions()));
-        t_output = null; // held until returned, should a serialization ever start another on this thread
-        try
-        {
-            writer.Reset(buffer);
-            Serializer.Serialize(resource, writer);
-            writer.Flush();
-            return buffer.WrittenSpan.ToArray();
-        }
-        finally
-        {
-            buffer.ResetWrittenCount();
-            if (buffer.Capacity <= KeptOutput)
-            {
-                t_output = (buffer, writer);
-            }
-        }
-    }
-
-    private const int KeptOutput = 256 * 1024;
-
-    [ThreadStatic]
-    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_output;
+        using var writer = new Utf8JsonWriter(buffer, WriterOptions());
+        Serializer.Serialize(resource, writer);
+    });
 
     /// <summary>Writes a resource to a JSON writer (used to stream responses).</summary>
     public static void Write(Resource resource, Utf8JsonWriter writer) => Serializer.Serialize(resource, writer);

@@ -66,18 +66,19 @@ internal sealed class EchoedResources
 
         // Each stub entry ends with '}': the sent resource goes in just before it.
         var ends = EntryEnds(head);
-        var output = new ArrayBufferWriter<byte>(head.Length + _body.Length);
-        var copied = 0;
-        for (var i = 0; i < echoed.Count; i++)
+        return KeptBuffer.ToArray(output =>
         {
-            var end = ends[first + i];
-            output.Write(head.AsSpan(copied, end - copied));
-            output.Write(""","resource":"""u8);
-            Compact(_body.AsSpan(_resources[echoed[i]]), output);
-            copied = end;
-        }
-        output.Write(head.AsSpan(copied));
-        return output.WrittenSpan.ToArray();
+            var copied = 0;
+            for (var i = 0; i < echoed.Count; i++)
+            {
+                var end = ends[first + i];
+                output.Write(head.AsSpan(copied, end - copied));
+                output.Write(""","resource":"""u8);
+                Compact(_body.AsSpan(_resources[echoed[i]]), output);
+                copied = end;
+            }
+            output.Write(head.AsSpan(copied));
+        });
     }
 
     /// <summary>
@@ -91,35 +92,39 @@ internal sealed class EchoedResources
         {
             return null;
         }
-        var sent = _body.AsSpan(range);
         var shell = (Resource)Activator.CreateInstance(resource.GetType())!;
         shell.Id = id;
         shell.Meta = meta;
         var head = FhirJson.ToBytes(shell);
-        var output = new ArrayBufferWriter<byte>(head.Length + sent.Length);
-        output.Write(head.AsSpan(0, head.Length - 1));
-
-        // Every member but those the head has, in the order sent.
-        var reader = new Utf8JsonReader(sent, new JsonReaderOptions { MaxDepth = FhirJson.MaxDepth });
-        reader.Read();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        var extendsId = false;
+        var stored = KeptBuffer.ToArray(output =>
         {
-            if (reader.ValueTextEquals("_id"u8))
-            {
-                return null;
-            }
-            var start = (int)reader.TokenStartIndex;
-            var copied = !(reader.ValueTextEquals("resourceType"u8) || reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("meta"u8));
+            var sent = _body.AsSpan(range);
+            output.Write(head.AsSpan(0, head.Length - 1));
+
+            // Every member but those the head has, in the order sent.
+            var reader = new Utf8JsonReader(sent, new JsonReaderOptions { MaxDepth = FhirJson.MaxDepth });
             reader.Read();
-            reader.Skip();
-            if (copied)
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                output.Write(","u8);
-                Compact(sent[start..(int)reader.BytesConsumed], output);
+                if (reader.ValueTextEquals("_id"u8))
+                {
+                    extendsId = true;
+                    return;
+                }
+                var start = (int)reader.TokenStartIndex;
+                var copied = !(reader.ValueTextEquals("resourceType"u8) || reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("meta"u8));
+                reader.Read();
+                reader.Skip();
+                if (copied)
+                {
+                    output.Write(","u8);
+                    Compact(sent[start..(int)reader.BytesConsumed], output);
+                }
             }
-        }
-        output.Write("}"u8);
-        return output.WrittenSpan.ToArray();
+            output.Write("}"u8);
+        });
+        return extendsId ? null : stored;
     }
 
     /// <summary>Per <c>entry</c> of a JSON Bundle, where its resource is (none for an entry without one); null when the JSON cannot be echoed.</summary>
