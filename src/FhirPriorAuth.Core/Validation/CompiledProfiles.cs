@@ -491,7 +491,11 @@ internal sealed record TypeRule(string Code, IReadOnlyList<string> Profiles, IRe
     public IReadOnlyList<string> UnversionedTargets { get; } = TargetProfiles.Select(p => p.Split('|')[0]).ToList();
 }
 
-internal sealed record BindingRule(BindingStrength Strength, string ValueSet);
+internal sealed record BindingRule(BindingStrength Strength, string ValueSet)
+{
+    /// <summary>Whether the value set is R4's MIME types, which Firely's terminology service answers by the code's form.</summary>
+    public bool IsMimeTypes { get; } = ValueSet.Split('|')[0] == "http://hl7.org/fhir/ValueSet/mimetypes";
+}
 
 internal enum ConstraintKind
 {

@@ -22,6 +22,9 @@ internal sealed class ConformanceCheck
     // Per run: whether a resource conforms to a profile (null) or why not; entries and reference targets share it.
     private readonly Dictionary<(Resource, string), string?> _verdicts = new(ReferencePairComparer.Instance);
     private readonly List<string> _unchecked = [];
+    // The codes of the element whose binding is being checked, reused: one list per coded element was the most the
+    // binding checks allocated.
+    private readonly List<(string? System, string Code)> _codes = [];
     private readonly HashSet<(Base, CompiledExpression)> _holding = new(HoldingComparer.Instance);
     private readonly Stack<List<(ElementRule Rule, IReadOnlyList<Base> Items)>> _presentLists = new();
 
@@ -709,28 +712,50 @@ internal sealed class ConformanceCheck
     /// <summary>A required binding, as Firely's BindingValidator and LocalTerminologyService decide it.</summary>
     private void CheckBinding(Base item, BindingRule binding, string path)
     {
-        List<(string? System, string Code)> codes = item switch
+        var codes = _codes;
+        codes.Clear();
+        switch (item)
         {
-            Code or FhirString or FhirUri when item.ToString() is { Length: > 0 } text => [(null, text)],
-            PrimitiveType { TypeName: "code" } when item.ToString() is { Length: > 0 } text => [(null, text)],
-            Coding { Code: { Length: > 0 } code } coding => [(coding.System, code)],
-            CodeableConcept concept => concept.Coding.Where(c => !string.IsNullOrEmpty(c.Code)).Select(c => (c.System, c.Code!)).ToList(),
-            Code or Coding or PrimitiveType { TypeName: "code" } => [],
-            Quantity => throw new NotProvableException($"{path}: a binding on a Quantity is not modelled"),
-            _ => throw new NotProvableException($"{path}: a binding on {item.TypeName} is not modelled"),
-        };
+            case Code or FhirString or FhirUri when item.ToString() is { Length: > 0 } text:
+                codes.Add((null, text));
+                break;
+            case PrimitiveType { TypeName: "code" } when item.ToString() is { Length: > 0 } text:
+                codes.Add((null, text));
+                break;
+            case Coding { Code: { Length: > 0 } code } coding:
+                codes.Add((coding.System, code));
+                break;
+            case CodeableConcept concept:
+                foreach (var coding in concept.Coding)
+                {
+                    if (!string.IsNullOrEmpty(coding.Code))
+                    {
+                        codes.Add((coding.System, coding.Code));
+                    }
+                }
+                break;
+            case Code or Coding or PrimitiveType { TypeName: "code" }:
+                break;
+            case Quantity:
+                throw new NotProvableException($"{path}: a binding on a Quantity is not modelled");
+            default:
+                throw new NotProvableException($"{path}: a binding on {item.TypeName} is not modelled");
+        }
         if (codes.Count == 0)
         {
             throw new NotProvableException($"{path}: no code for the required binding to {binding.ValueSet}");
         }
-        if (binding.ValueSet.Split('|')[0] == "http://hl7.org/fhir/ValueSet/mimetypes")
+        if (binding.IsMimeTypes)
         {
             // Firely's terminology service answers this one itself: a type/subtype, or xml, json, ttl.
-            if (!codes.Any(c => c.Code is "xml" or "json" or "ttl" || c.Code.Split(';')[0].Trim().Split('/') is [{ Length: > 0 }, { Length: > 0 }]))
+            foreach (var (_, code) in codes)
             {
-                throw new NotProvableException($"{path}: not a MIME type");
+                if (code is "xml" or "json" or "ttl" || code.Split(';')[0].Trim().Split('/') is [{ Length: > 0 }, { Length: > 0 }])
+                {
+                    return;
+                }
             }
-            return;
+            throw new NotProvableException($"{path}: not a MIME type");
         }
         var valueSet = _profiles.ValueSet(binding.ValueSet);
         if (valueSet.UnavailableReason is { } reason)
@@ -739,10 +764,14 @@ internal sealed class ConformanceCheck
             _unchecked.Add($"{path}: {reason}; codes not checked");
             return;
         }
-        if (!codes.Any(c => valueSet.Contains(c.System, c.Code)))
+        foreach (var (system, code) in codes)
         {
-            throw new NotProvableException($"{path}: no code is in {binding.ValueSet}");
+            if (valueSet.Contains(system, code))
+            {
+                return;
+            }
         }
+        throw new NotProvableException($"{path}: no code is in {binding.ValueSet}");
     }
 
     private bool InValueSet(Base item, string canonical, string path)
