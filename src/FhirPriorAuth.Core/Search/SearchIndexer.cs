@@ -149,7 +149,7 @@ public sealed class SearchIndexer
         }
         var id = text[(slash + 1)..];
         var type = text[(text[..slash].LastIndexOf('/') + 1)..slash];
-        if (id.Length is < 1 or > 64 || id.ContainsAnyExcept(IdCharacters)
+        if (!FhirIds.IsWellFormed(id)
             || type.Length < 2 || !char.IsAsciiLetterUpper(type[0]) || type.ContainsAnyExcept(TypeCharacters))
         {
             return (null, reference);
@@ -157,9 +157,6 @@ public sealed class SearchIndexer
         var typeName = type.ToString();
         return ModelInfo.IsKnownResource(typeName) ? (typeName, id.ToString()) : (null, reference);
     }
-
-    private static readonly SearchValues<char> IdCharacters =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.");
 
     private static readonly SearchValues<char> TypeCharacters =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");

@@ -1,4 +1,4 @@
-using System.Buffers;
+using FhirPriorAuth.Core.Fhir;
 
 namespace FhirPriorAuth.Core.Validation;
 
@@ -11,8 +11,6 @@ namespace FhirPriorAuth.Core.Validation;
 /// </summary>
 internal static class PrimitiveFormats
 {
-    private static readonly SearchValues<char> IdCharacters = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.");
-
     private delegate bool Check(ReadOnlySpan<char> text);
 
     /// <summary>The check for <paramref name="pattern"/>, or null when it has none here.</summary>
@@ -22,7 +20,7 @@ internal static class PrimitiveFormats
         {
             @"\S*" => static text => !HasWhiteSpace(text),
             @"[^\s]+(\s[^\s]+)*" => IsCode,
-            @"[A-Za-z0-9\-\.]{1,64}" => IsId,
+            @"[A-Za-z0-9\-\.]{1,64}" => FhirIds.IsWellFormed,
             "true|false" => static text => text is "true" or "false",
             "[1-9][0-9]*" => IsPositive,
             "[0]|([1-9][0-9]*)" => IsUnsigned,
@@ -61,8 +59,6 @@ internal static class PrimitiveFormats
         }
         return true;
     }
-
-    private static bool IsId(ReadOnlySpan<char> text) => text.Length is > 0 and <= 64 && !text.ContainsAnyExcept(IdCharacters);
 
     private static bool IsPositive(ReadOnlySpan<char> text) => text.Length > 0 && text[0] is >= '1' and <= '9' && Digits(text) == text.Length;
 
