@@ -85,8 +85,18 @@ internal sealed class ConformanceCheck
         }
         else
         {
-            var reasons = anyOf.Select(p => Verdict(resource, _profiles.Profile(p), scope)).ToList();
-            if (reasons.All(r => r is not null))
+            // One conforming profile is enough (Firely's any-of for a type's profiles): the rest are not walked.
+            List<string>? reasons = null;
+            foreach (var url in anyOf)
+            {
+                if (Verdict(resource, _profiles.Profile(url), scope) is not { } why)
+                {
+                    reasons = null;
+                    break;
+                }
+                (reasons ??= []).Add(why);
+            }
+            if (reasons is not null)
             {
                 throw new NotProvableException(string.Join("; ", reasons));
             }
@@ -312,30 +322,31 @@ internal sealed class ConformanceCheck
             {
                 throw new NotProvableException($"{holder.Path}.{name} is not in the definition");
             }
-            if (name is "extension" or "modifierExtension")
+        }
+        // Every count before any descent: a profile the element does not fit (a Claim tried against the update profile
+        // first) fails on its counts at once instead of after a walk of everything under it.
+        foreach (var rule in rules.Values)
+        {
+            var count = Present(present, rule).Count;
+            if (count < rule.Min || count > rule.Max)
+            {
+                throw new NotProvableException($"{rule.Path}: {count} present, {rule.Min}..{(rule.Max == int.MaxValue ? "*" : rule.Max)} allowed");
+            }
+        }
+        foreach (var (rule, items) in present)
+        {
+            if (rule.Name is "extension" or "modifierExtension")
             {
                 CheckExtensionCounts(items, holder);
                 for (var i = 0; i < items.Count; i++)
                 {
-                    CheckExtension((Extension)items[i], name == "modifierExtension", typeName, holder, scope, rule);
+                    CheckExtension((Extension)items[i], rule.Name == "modifierExtension", typeName, holder, scope, rule);
                 }
             }
         }
         foreach (var rule in rules.Values)
         {
-            IReadOnlyList<Base> items = [];
-            foreach (var (presentRule, presentItems) in present)
-            {
-                if (ReferenceEquals(presentRule, rule))
-                {
-                    items = presentItems;
-                    break;
-                }
-            }
-            if (items.Count < rule.Min || items.Count > rule.Max)
-            {
-                throw new NotProvableException($"{rule.Path}: {items.Count} present, {rule.Min}..{(rule.Max == int.MaxValue ? "*" : rule.Max)} allowed");
-            }
+            var items = Present(present, rule);
             if (rule.Slicing is not null && rule.Slices.Count > 0)
             {
                 CheckSlices(items, rule, scope, holder);
@@ -348,6 +359,18 @@ internal sealed class ConformanceCheck
         }
         present.Clear();
         _presentLists.Push(present);
+    }
+
+    private static IReadOnlyList<Base> Present(List<(ElementRule Rule, IReadOnlyList<Base> Items)> present, ElementRule rule)
+    {
+        foreach (var (presentRule, items) in present)
+        {
+            if (ReferenceEquals(presentRule, rule))
+            {
+                return items;
+            }
+        }
+        return [];
     }
 
     /// <summary>An extension definition's root cardinality limits how often one parent repeats it.</summary>
