@@ -131,6 +131,14 @@ public sealed class PasSubmitTests(ServerHost server)
         Assert.Equal(pended.PreAuthRef, stored.PreAuthRef);
         var search = await (await _client.GetAsync($"{PasHttp.Base(version)}/Task?code=attachment-request-code&_count=200")).ReadAs<Bundle>();
         Assert.Contains(search.Entry, e => e.Resource.Id == task.Id);
+
+        // The response carries the stored versions of what the decision wrote, access labels included, as reads do.
+        Assert.NotEmpty(pended.Meta.Security);
+        foreach (var entry in second.Entry.Where(e => e.Resource is ClaimResponse or CommunicationRequest or Hl7.Fhir.Model.Task))
+        {
+            var read = FhirJson.Parse(await (await _client.GetAsync(entry.FullUrl)).Content.ReadAsByteArrayAsync());
+            Assert.True(read.IsExactly(entry.Resource), entry.FullUrl);
+        }
     }
 
     [Theory]

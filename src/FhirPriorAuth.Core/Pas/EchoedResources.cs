@@ -42,42 +42,59 @@ internal sealed class EchoedResources
         return new EchoedResources(body, resources);
     }
 
+    /// <summary>An entry's resource as it was sent (not yet compacted); null when it has none the echo can use.</summary>
+    public ReadOnlyMemory<byte>? AsSent(Bundle.EntryComponent entry) =>
+        _resources.TryGetValue(entry, out var range) ? _body.AsMemory(range) : null;
+
     /// <summary>
-    /// Serializes <paramref name="bundle"/> with <paramref name="echoed"/> appended as entries holding their fullUrl and
-    /// resource as sent; null when one of them has no fullUrl or no sent JSON (then the caller serializes it all).
+    /// Serializes <paramref name="bundle"/>, writing the resources of the entries in <paramref name="asJson"/> as the JSON
+    /// given (a stored version, or a resource as sent), copied without the whitespace between tokens rather than
+    /// serialized again. An entry without a fullUrl is serialized as it is; the bundle is left as it was.
     /// </summary>
-    public byte[]? Write(Bundle bundle, IReadOnlyList<Bundle.EntryComponent> echoed)
+    public static byte[] Write(Bundle bundle, IReadOnlyList<(Bundle.EntryComponent Entry, ReadOnlyMemory<byte> Json)> asJson)
     {
-        if (echoed.Any(e => e.FullUrl is null || !_resources.ContainsKey(e)))
+        // Entries whose resource is taken out for the serialization: each is left a stub with only its fullUrl.
+        var stubbed = new List<(int At, Resource? Resource, ReadOnlyMemory<byte> Json)>();
+        for (var at = 0; at < bundle.Entry.Count; at++)
         {
-            return null;
+            var entry = bundle.Entry[at];
+            foreach (var (given, json) in asJson)
+            {
+                if (ReferenceEquals(given, entry) && entry.FullUrl is not null)
+                {
+                    stubbed.Add((at, entry.Resource, json));
+                    entry.Resource = null;
+                    break;
+                }
+            }
         }
-        var first = bundle.Entry.Count;
-        bundle.Entry.AddRange(echoed.Select(e => new Bundle.EntryComponent { FullUrl = e.FullUrl }));
-        byte[] head;
+        byte[] stubs;
         try
         {
-            head = FhirJson.ToBytes(bundle);
+            stubs = FhirJson.ToBytes(bundle);
         }
         finally
         {
-            bundle.Entry.RemoveRange(first, echoed.Count);
+            foreach (var (at, resource, _) in stubbed)
+            {
+                bundle.Entry[at].Resource = resource;
+            }
         }
 
-        // Each stub entry ends with '}': the sent resource goes in just before it.
-        var ends = EntryEnds(head);
+        // Each stub entry ends with '}': the resource goes in just before it.
+        var ends = EntryEnds(stubs);
         return KeptBuffer.ToArray(output =>
         {
             var copied = 0;
-            for (var i = 0; i < echoed.Count; i++)
+            foreach (var (at, _, json) in stubbed)
             {
-                var end = ends[first + i];
-                output.Write(head.AsSpan(copied, end - copied));
+                var end = ends[at];
+                output.Write(stubs.AsSpan(copied, end - copied));
                 output.Write(""","resource":"""u8);
-                Compact(_body.AsSpan(_resources[echoed[i]]), output);
+                Compact(json.Span, output);
                 copied = end;
             }
-            output.Write(head.AsSpan(copied));
+            output.Write(stubs.AsSpan(copied));
         });
     }
 

@@ -435,13 +435,18 @@ public sealed class PriorAuthorizationService(
         // The stored Claim gets the server's id; the request's copy in the response keeps the submitter's. Its JSON is
         // the one sent when that can stand in, else a copy of the parsed Claim is serialized.
         var sent = EchoedResources.Read(rawBody, request.Bundle);
+        // The response carries the stored versions of what the decision wrote, as $inquire and reads do.
+        var answered = new List<(Resource Resource, ResourceWrite Write)>
+        {
+            (built.ClaimResponse, interactions.PrepareWrite(built.ClaimResponse, authorization.ClaimResponseId, responseVersion + 1, responseVersion, access: labels)),
+        };
+        answered.AddRange(built.FollowUps.Select(f => ((Resource)f.Resource, interactions.PrepareWrite(f.Resource, f.Resource.Id!, 1, 0, access: labels))));
         var writes = new List<ResourceWrite>
         {
             (sent is null ? null : interactions.PrepareWriteAsSent(claim, claimId, labels, (id, meta) => sent.AsStored(request.ClaimEntry, id, meta)))
                 ?? interactions.PrepareWrite((Claim)claim.DeepCopy(), claimId, 1, 0, access: labels),
-            interactions.PrepareWrite(built.ClaimResponse, authorization.ClaimResponseId, responseVersion + 1, responseVersion, access: labels),
         };
-        writes.AddRange(built.FollowUps.Select(f => interactions.PrepareWrite(f.Resource, f.Resource.Id!, 1, 0, access: labels)));
+        writes.AddRange(answered.Select(a => a.Write));
         if (accepted is not null)
         {
             writes.AddRange(accepted.Writes);
@@ -468,7 +473,7 @@ public sealed class PriorAuthorizationService(
         work.AddRange(built.FollowUps.Select(f => f.Resource).OfType<Hl7.Fhir.Model.Task>()
             .Select(t => WorkItem.New(WorkKinds.EscalateTask, $"Task/{t.Id}", FollowUpTasks.Due(t) ?? now)));
 
-        var responseBundle = ResponseBundle(request, sent, built, builder, now);
+        var responseBundle = ResponseBundle(request, sent, answered, builder, now);
         return new SubmissionRecord(ResourceInteractions.NewId(), key,
             request.Bundle.Identifier?.Value is { } v ? new IdentifierKey(request.Bundle.Identifier.System, v) : null,
             now, authorization, existing is null, decisions, writes, rawBody, responseBundle,
@@ -484,32 +489,36 @@ public sealed class PriorAuthorizationService(
     public static readonly string ReviewQueueLabel = AccessLabels.Organization(new IdentifierKey(FollowUpTasks.WorkQueueSystem, FollowUpTasks.ClinicalReviewQueue));
 
     /// <summary>
-    /// The response Bundle's JSON: the ClaimResponse, the follow-up resources, then every request entry the Claim
-    /// reaches, echoed with its fullUrl (the prior Claim's own prior is not reached, PAS spec-66), as sent when it can be.
+    /// The response Bundle's JSON: the ClaimResponse and the follow-up resources as stored, then every request entry the
+    /// Claim reaches, echoed with its fullUrl (the prior Claim's own prior is not reached, PAS spec-66), as sent when it
+    /// can be. Nothing is serialized twice: the stored JSON and the sent JSON are copied in.
     /// </summary>
-    private static byte[] ResponseBundle(PasRequest request, EchoedResources? sent, DecisionResources built, ClaimResponseBuilder builder, DateTimeOffset now)
+    private static byte[] ResponseBundle(PasRequest request, EchoedResources? sent, List<(Resource Resource, ResourceWrite Write)> answered,
+        ClaimResponseBuilder builder, DateTimeOffset now)
     {
         var bundle = new Bundle
         {
             Type = Bundle.BundleType.Collection,
-            Identifier = new Identifier("urn:fhirpriorauth:response-bundle", built.ClaimResponse.Id),
+            Identifier = new Identifier("urn:fhirpriorauth:response-bundle", answered[0].Resource.Id),
             Timestamp = now,
         };
-        bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = builder.FullUrl(built.ClaimResponse), Resource = built.ClaimResponse });
-        foreach (var followUp in built.FollowUps)
+        var asJson = new List<(Bundle.EntryComponent, ReadOnlyMemory<byte>)>();
+        foreach (var (resource, write) in answered)
         {
-            bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = builder.FullUrl(followUp.Resource), Resource = followUp.Resource });
+            var entry = new Bundle.EntryComponent { FullUrl = builder.FullUrl(resource), Resource = resource };
+            bundle.Entry.Add(entry);
+            asJson.Add((entry, write.Json));
         }
-        var echoed = request.Closure(request.ClaimEntry);
-        if (sent?.Write(bundle, echoed) is { } asSent)
+        foreach (var echoed in request.Closure(request.ClaimEntry))
         {
-            return asSent;
+            var entry = new Bundle.EntryComponent { FullUrl = echoed.FullUrl, Resource = echoed.Resource };
+            bundle.Entry.Add(entry);
+            if (sent?.AsSent(echoed) is { } json)
+            {
+                asJson.Add((entry, json));
+            }
         }
-        foreach (var entry in echoed)
-        {
-            bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = entry.FullUrl, Resource = entry.Resource });
-        }
-        return FhirJson.ToBytes(bundle);
+        return EchoedResources.Write(bundle, asJson);
     }
 
     /// <summary>Finds the authorization a Claim Update changes: by our authorization number, else by the prior Claim it names.</summary>

@@ -24,14 +24,13 @@ public sealed class EchoedResourcesTests
             {
                 continue;
             }
-            var echoed = bundle.Entry.Where(e => e.Resource is not null && e.FullUrl is not null).ToList();
-            var spliced = sent.Write(Head(), echoed);
-            Assert.NotNull(spliced);
+            var echoed = bundle.Entry.Where(e => e.Resource is not null).ToList();
+            var (response, asSent) = Response(sent, echoed);
+            var spliced = EchoedResources.Write(response, asSent);
 
-            var expected = Head();
-            expected.Entry.AddRange(echoed.Select(e => new Bundle.EntryComponent { FullUrl = e.FullUrl, Resource = e.Resource }));
-            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(FhirJson.ToBytes(expected)), JsonNode.Parse(spliced)), name);
-            Assert.True(FhirJson.Parse(spliced).IsExactly(expected), name);
+            // The response is left as it was, and what its serialization says is what the copy says.
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(FhirJson.ToBytes(response)), JsonNode.Parse(spliced)), name);
+            Assert.True(FhirJson.Parse(spliced).IsExactly(response), name);
             echoedBundles++;
         }
         // The Inferno inputs, the examples and the generated requests are echoed as sent, not only a few of them.
@@ -90,7 +89,8 @@ public sealed class EchoedResourcesTests
                            "resource": { "resourceType": "Patient", "name": [ { "text": "A \"quoted\"\t name\\ " } ] } } ] }
             """);
         var bundle = (Bundle)FhirJson.ParseIgnoringUnknownElements(body);
-        var json = Encoding.UTF8.GetString(EchoedResources.Read(body, bundle)!.Write(Head(), bundle.Entry)!);
+        var (response, asSent) = Response(EchoedResources.Read(body, bundle)!, bundle.Entry);
+        var json = Encoding.UTF8.GetString(EchoedResources.Write(response, asSent));
 
         Assert.Contains("""{"fullUrl":"urn:uuid:6f1c2a52-3d0e-4b7a-9c55-0d8f3b1e2a71","resource":{"resourceType":"Patient","name":[{"text":"A \"quoted\"\t name\\ "}]}}""", json);
         var echoedPatient = (Patient)((Bundle)FhirJson.Parse(Encoding.UTF8.GetBytes(json))).Entry[1].Resource!;
@@ -111,14 +111,30 @@ public sealed class EchoedResourcesTests
     }
 
     [Fact]
-    public void An_entry_without_a_fullUrl_is_not_echoed_as_sent()
+    public void An_entry_without_a_fullUrl_is_serialized_and_every_entry_is_left_as_it_was()
     {
         var body = """{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"p"}}]}"""u8.ToArray();
         var bundle = (Bundle)FhirJson.ParseIgnoringUnknownElements(body);
-        var head = Head();
+        var (response, asSent) = Response(EchoedResources.Read(body, bundle)!, bundle.Entry);
+        Assert.Single(asSent);
+        var expected = FhirJson.ToBytes(response);
 
-        Assert.Null(EchoedResources.Read(body, bundle)!.Write(head, bundle.Entry));
-        Assert.Single(head.Entry); // left as it was
+        var spliced = EchoedResources.Write(response, asSent);
+
+        Assert.Equal(expected, spliced);
+        Assert.All(response.Entry, e => Assert.NotNull(e.Resource));
+    }
+
+    [Fact]
+    public void A_resource_given_as_json_is_written_as_given_and_the_entry_keeps_its_resource()
+    {
+        var response = Response(null, []).Bundle;
+        var stored = """{ "resourceType": "Patient", "id": "p1", "meta": { "security": [ { "system": "urn:x", "code": "y" } ] } }"""u8.ToArray();
+
+        var json = Encoding.UTF8.GetString(EchoedResources.Write(response, [(response.Entry[0], stored)]));
+
+        Assert.Contains("""{"fullUrl":"http://example.org/fhir/Patient/p1","resource":{"resourceType":"Patient","id":"p1","meta":{"security":[{"system":"urn:x","code":"y"}]}}}""", json);
+        Assert.True(((Patient)response.Entry[0].Resource!).Active);
     }
 
     /// <summary>The Bundle a body holds; null when it is not a Bundle, or not R4.</summary>
@@ -151,12 +167,23 @@ public sealed class EchoedResourcesTests
         public Task<SearchPage> HistoryAsync(HistoryQuery query, CancellationToken ct) => throw new NotSupportedException();
     }
 
-    private static Bundle Head()
+    /// <summary>
+    /// A response Bundle: a Patient of its own, then an entry echoing each of <paramref name="echoed"/>, and those entries
+    /// paired with their resources as sent.
+    /// </summary>
+    private static (Bundle Bundle, List<(Bundle.EntryComponent Entry, ReadOnlyMemory<byte> Json)> AsSent) Response(
+        EchoedResources? sent, IEnumerable<Bundle.EntryComponent> echoed)
     {
-        var patient = new Patient { Id = "p1", Active = true };
         var bundle = new Bundle { Type = Bundle.BundleType.Collection, Identifier = new Identifier("urn:test", "r1"), Timestamp = DateTimeOffset.UnixEpoch };
-        bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = "http://example.org/fhir/Patient/p1", Resource = patient });
-        return bundle;
+        bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = "http://example.org/fhir/Patient/p1", Resource = new Patient { Id = "p1", Active = true } });
+        var asSent = new List<(Bundle.EntryComponent, ReadOnlyMemory<byte>)>();
+        foreach (var entry in echoed)
+        {
+            var echo = new Bundle.EntryComponent { FullUrl = entry.FullUrl, Resource = entry.Resource };
+            bundle.Entry.Add(echo);
+            asSent.Add((echo, sent!.AsSent(entry) ?? throw new InvalidOperationException("no sent JSON")));
+        }
+        return (bundle, asSent);
     }
 
     private static IEnumerable<(string Name, byte[] Body)> Corpus()
