@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using FhirPriorAuth.Core.Fhir;
+using FhirPriorAuth.Core.Pas;
 using FhirPriorAuth.Core.Storage;
 
 namespace FhirPriorAuth.Storage;
@@ -36,6 +37,12 @@ internal static class BodyCodec
     public const int None = 0;
     public const int Brotli = 1;
     public const int Deflate = 2;
+
+    /// <summary>
+    /// A response deflated without the request resources it echoes (<see cref="StoredResponse"/>); read back with its
+    /// request's body. Only in <c>Submission.response_compression</c>.
+    /// </summary>
+    public const int DeflatedEchoCut = 3;
     private const int MinimumSize = 1024;
 
     /// <summary>A version's body as stored; a deletion has none.</summary>
@@ -50,6 +57,11 @@ internal static class BodyCodec
         var packed = Deflated.Pack(json);
         return packed.Length <= json.Length * 4 / 5 ? new EncodedBody(packed, Deflate) : new EncodedBody(json, None);
     }
+
+    /// <summary>A response as stored: without the request resources it echoes when it has any (<see cref="DeflatedEchoCut"/>).</summary>
+    public static EncodedBody EncodeResponse(byte[] response, IReadOnlyList<EchoedSpan> echoes) => echoes.Count == 0
+        ? Encode(response)
+        : new EncodedBody(Deflated.Pack(StoredResponse.Cut(response, echoes)), DeflatedEchoCut);
 
     public static byte[] Decode(byte[] body, int compression)
     {

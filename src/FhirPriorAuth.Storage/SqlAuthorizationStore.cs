@@ -241,7 +241,7 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
         public static EncodedSubmission Of(SubmissionRecord submission) => new(
             SqlAuthorizationStore.Hash(submission.IdempotencyKey),
             BodyCodec.Encode(submission.RequestBundle),
-            BodyCodec.Encode(submission.ResponseBundle),
+            BodyCodec.EncodeResponse(submission.ResponseBundle, submission.ResponseEchoes),
             JsonSerializer.Serialize(submission.Authorization, DetailOptions),
             submission.Resources.Select(BodyCodec.Encode).ToList(),
             submission,
@@ -252,12 +252,17 @@ public sealed class SqlAuthorizationStore(SqlResourceStore resources) : IAuthori
             submission with { Warnings = From.Warnings, Prepared = From.Prepared } == From && RowVersion == submission.Authorization.RowVersion;
     }
 
+    /// <summary>A stored response; with its request's body when it was stored without the request's resources it echoes.</summary>
     private sealed class BodyRow
     {
         public byte[] Body { get; set; } = [];
         public int Compression { get; set; }
+        public byte[]? Request { get; set; }
+        public int RequestCompression { get; set; }
 
-        public byte[] Decode() => BodyCodec.Decode(Body, Compression);
+        public byte[] Decode() => Compression == BodyCodec.DeflatedEchoCut
+            ? StoredResponse.Restore(BodyCodec.Decode(Body, BodyCodec.Deflate), BodyCodec.Decode(Request ?? [], RequestCompression))
+            : BodyCodec.Decode(Body, Compression);
     }
 
     private sealed class StepRow

@@ -210,11 +210,15 @@ public abstract class SqlDialect
 
     /// <summary>The stored response of a replayed submission.</summary>
     public virtual string ReadSubmissionResponse =>
-        "SELECT response_body AS Body, response_compression AS Compression FROM Submission WHERE idempotency_hash = @Hash";
+        $"SELECT {ResponseColumns} FROM Submission WHERE idempotency_hash = @Hash";
 
     /// <summary>The response of the latest submission for an authorization.</summary>
     public virtual string ReadLatestResponse =>
-        $"SELECT {Top("1")}response_body AS Body, response_compression AS Compression FROM Submission WHERE authorization_number = @Number ORDER BY received_at DESC, submission_id DESC{Limit("1")}";
+        $"SELECT {Top("1")}{ResponseColumns} FROM Submission WHERE authorization_number = @Number ORDER BY received_at DESC, submission_id DESC{Limit("1")}";
+
+    // A response stored without the request resources it echoes is read with the request's body, which holds them.
+    private static readonly string ResponseColumns = "response_body AS Body, response_compression AS Compression, " +
+        $"CASE WHEN response_compression = {BodyCodec.DeflatedEchoCut} THEN request_body END AS Request, request_compression AS RequestCompression";
 
     /// <summary>Opens an authorization.</summary>
     public virtual string InsertAuthorization =>

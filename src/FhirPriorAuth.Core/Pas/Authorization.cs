@@ -152,6 +152,12 @@ public sealed record SubmissionRecord(
     public object? Prepared { get; init; }
 
     /// <summary>
+    /// The parts of <see cref="ResponseBundle"/> that echo request resources as sent: a store can keep the response
+    /// without them, and restore it from the request (<see cref="StoredResponse"/>).
+    /// </summary>
+    public IReadOnlyList<EchoedSpan> ResponseEchoes { get; init; } = [];
+
+    /// <summary>
     /// The work saved with the step: its own, and, when it changes an authorization that existed before (a decision, an
     /// update, documents), telling the Subscriptions of the requesting organization. The item's id is derived from the
     /// step's, so the change is reported once however often it is handled.

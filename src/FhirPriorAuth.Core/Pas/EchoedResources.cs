@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using FhirPriorAuth.Core.Fhir;
 using Hl7.Fhir.Model;
@@ -49,9 +50,11 @@ internal sealed class EchoedResources
     /// <summary>
     /// Serializes <paramref name="bundle"/>, writing the resources of the entries in <paramref name="asJson"/> as the JSON
     /// given (a stored version, or a resource as sent), copied without the whitespace between tokens rather than
-    /// serialized again. An entry without a fullUrl is serialized as it is; the bundle is left as it was.
+    /// serialized again. An entry without a fullUrl is serialized as it is; the bundle is left as it was. Where a
+    /// resource given is a part of <paramref name="sentBody"/>, the response's copy is added to <paramref name="echoed"/>.
     /// </summary>
-    public static byte[] Write(Bundle bundle, IReadOnlyList<(Bundle.EntryComponent Entry, ReadOnlyMemory<byte> Json)> asJson)
+    public static byte[] Write(Bundle bundle, IReadOnlyList<(Bundle.EntryComponent Entry, ReadOnlyMemory<byte> Json)> asJson,
+        byte[]? sentBody = null, List<EchoedSpan>? echoed = null)
     {
         // Entries whose resource is taken out for the serialization: each is left a stub with only its fullUrl.
         var stubbed = new List<(int At, Resource? Resource, ReadOnlyMemory<byte> Json)>();
@@ -91,7 +94,12 @@ internal sealed class EchoedResources
                 var end = ends[at];
                 output.Write(stubs.AsSpan(copied, end - copied));
                 output.Write(""","resource":"""u8);
-                Compact(json.Span, output);
+                var start = output.WrittenCount;
+                StoredResponse.Compact(json.Span, output);
+                if (echoed is not null && MemoryMarshal.TryGetArray(json, out var sent) && ReferenceEquals(sent.Array, sentBody))
+                {
+                    echoed.Add(new EchoedSpan(start, output.WrittenCount - start, sent.Offset, sent.Count));
+                }
                 copied = end;
             }
             output.Write(stubs.AsSpan(copied));
@@ -136,7 +144,7 @@ internal sealed class EchoedResources
                 if (copied)
                 {
                     output.Write(","u8);
-                    Compact(sent[start..(int)reader.BytesConsumed], output);
+                    StoredResponse.Compact(sent[start..(int)reader.BytesConsumed], output);
                 }
             }
             output.Write("}"u8);
@@ -215,39 +223,5 @@ internal sealed class EchoedResources
             }
         }
         return ends;
-    }
-
-    /// <summary>Copies JSON without the whitespace between its tokens.</summary>
-    private static void Compact(ReadOnlySpan<byte> json, ArrayBufferWriter<byte> output)
-    {
-        var target = output.GetSpan(json.Length);
-        var length = 0;
-        var inString = false;
-        for (var i = 0; i < json.Length; i++)
-        {
-            var b = json[i];
-            if (inString)
-            {
-                if (b == '\\')
-                {
-                    target[length++] = b;
-                    b = json[++i];
-                }
-                else if (b == '"')
-                {
-                    inString = false;
-                }
-            }
-            else if (b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t')
-            {
-                continue;
-            }
-            else if (b == '"')
-            {
-                inString = true;
-            }
-            target[length++] = b;
-        }
-        output.Advance(length);
     }
 }

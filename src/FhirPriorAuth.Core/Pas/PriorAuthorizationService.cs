@@ -473,12 +473,13 @@ public sealed class PriorAuthorizationService(
         work.AddRange(built.FollowUps.Select(f => f.Resource).OfType<Hl7.Fhir.Model.Task>()
             .Select(t => WorkItem.New(WorkKinds.EscalateTask, $"Task/{t.Id}", FollowUpTasks.Due(t) ?? now)));
 
-        var responseBundle = ResponseBundle(request, sent, answered, builder, now);
+        var echoes = new List<EchoedSpan>();
+        var responseBundle = ResponseBundle(request, rawBody, sent, answered, builder, now, echoes);
         return new SubmissionRecord(ResourceInteractions.NewId(), key,
             request.Bundle.Identifier?.Value is { } v ? new IdentifierKey(request.Bundle.Identifier.System, v) : null,
             now, authorization, existing is null, decisions, writes, rawBody, responseBundle,
             [], work,
-            existing is null ? StepKinds.Request : StepKinds.Update);
+            existing is null ? StepKinds.Request : StepKinds.Update) { ResponseEchoes = echoes };
     }
 
     /// <summary>Whose records an authorization's resources are: its requesting providers' and its member's.</summary>
@@ -491,10 +492,11 @@ public sealed class PriorAuthorizationService(
     /// <summary>
     /// The response Bundle's JSON: the ClaimResponse and the follow-up resources as stored, then every request entry the
     /// Claim reaches, echoed with its fullUrl (the prior Claim's own prior is not reached, PAS spec-66), as sent when it
-    /// can be. Nothing is serialized twice: the stored JSON and the sent JSON are copied in.
+    /// can be. Nothing is serialized twice: the stored JSON and the sent JSON are copied in, and the sent copies are
+    /// listed in <paramref name="echoes"/>.
     /// </summary>
-    private static byte[] ResponseBundle(PasRequest request, EchoedResources? sent, List<(Resource Resource, ResourceWrite Write)> answered,
-        ClaimResponseBuilder builder, DateTimeOffset now)
+    private static byte[] ResponseBundle(PasRequest request, byte[] rawBody, EchoedResources? sent, List<(Resource Resource, ResourceWrite Write)> answered,
+        ClaimResponseBuilder builder, DateTimeOffset now, List<EchoedSpan> echoes)
     {
         var bundle = new Bundle
         {
@@ -509,16 +511,16 @@ public sealed class PriorAuthorizationService(
             bundle.Entry.Add(entry);
             asJson.Add((entry, write.Json));
         }
-        foreach (var echoed in request.Closure(request.ClaimEntry))
+        foreach (var reached in request.Closure(request.ClaimEntry))
         {
-            var entry = new Bundle.EntryComponent { FullUrl = echoed.FullUrl, Resource = echoed.Resource };
+            var entry = new Bundle.EntryComponent { FullUrl = reached.FullUrl, Resource = reached.Resource };
             bundle.Entry.Add(entry);
-            if (sent?.AsSent(echoed) is { } json)
+            if (sent?.AsSent(reached) is { } json)
             {
                 asJson.Add((entry, json));
             }
         }
-        return EchoedResources.Write(bundle, asJson);
+        return EchoedResources.Write(bundle, asJson, rawBody, echoes);
     }
 
     /// <summary>Finds the authorization a Claim Update changes: by our authorization number, else by the prior Claim it names.</summary>

@@ -26,11 +26,15 @@ public sealed class EchoedResourcesTests
             }
             var echoed = bundle.Entry.Where(e => e.Resource is not null).ToList();
             var (response, asSent) = Response(sent, echoed);
-            var spliced = EchoedResources.Write(response, asSent);
+            var echoes = new List<EchoedSpan>();
+            var spliced = EchoedResources.Write(response, asSent, body, echoes);
 
             // The response is left as it was, and what its serialization says is what the copy says.
             Assert.True(JsonNode.DeepEquals(JsonNode.Parse(FhirJson.ToBytes(response)), JsonNode.Parse(spliced)), name);
             Assert.True(FhirJson.Parse(spliced).IsExactly(response), name);
+            // Stored without the echo, it is restored from the request byte for byte.
+            Assert.Equal(asSent.Count, echoes.Count);
+            Assert.Equal(spliced, StoredResponse.Restore(StoredResponse.Cut(spliced, echoes), body));
             echoedBundles++;
         }
         // The Inferno inputs, the examples and the generated requests are echoed as sent, not only a few of them.
@@ -131,10 +135,29 @@ public sealed class EchoedResourcesTests
         var response = Response(null, []).Bundle;
         var stored = """{ "resourceType": "Patient", "id": "p1", "meta": { "security": [ { "system": "urn:x", "code": "y" } ] } }"""u8.ToArray();
 
-        var json = Encoding.UTF8.GetString(EchoedResources.Write(response, [(response.Entry[0], stored)]));
+        var echoes = new List<EchoedSpan>();
+        var json = Encoding.UTF8.GetString(EchoedResources.Write(response, [(response.Entry[0], stored)], "{}"u8.ToArray(), echoes));
+
+        Assert.Empty(echoes); // not a part of the request
 
         Assert.Contains("""{"fullUrl":"http://example.org/fhir/Patient/p1","resource":{"resourceType":"Patient","id":"p1","meta":{"security":[{"system":"urn:x","code":"y"}]}}}""", json);
         Assert.True(((Patient)response.Entry[0].Resource!).Active);
+    }
+
+    [Fact]
+    public void A_stored_response_is_not_restored_from_a_request_other_than_its_own()
+    {
+        var body = Encoding.UTF8.GetBytes(new PasRequestGenerator(File.ReadAllText(Path.Combine(RepoPaths.Examples, "inferno", "2.2.1", "approval_pa_submit_request_payload.json")), seed: 3).Next());
+        var bundle = (Bundle)FhirJson.ParseIgnoringUnknownElements(body);
+        var (response, asSent) = Response(EchoedResources.Read(body, bundle)!, bundle.Entry);
+        var echoes = new List<EchoedSpan>();
+        var cut = StoredResponse.Cut(EchoedResources.Write(response, asSent, body, echoes), echoes);
+
+        var other = (byte[])body.Clone();
+        other[echoes[^1].SentAt] = (byte)' '; // the last echoed resource's brace a space: compacted, one byte shorter
+        Assert.Throws<InvalidDataException>(() => StoredResponse.Restore(cut, other));
+        Assert.Throws<InvalidDataException>(() => StoredResponse.Restore(cut, body.AsSpan(0, echoes[^1].SentAt)));
+        Assert.Throws<InvalidDataException>(() => StoredResponse.Restore(cut[..3], body));
     }
 
     /// <summary>The Bundle a body holds; null when it is not a Bundle, or not R4.</summary>

@@ -1,0 +1,121 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace FhirPriorAuth.Core.Pas;
+
+/// <summary>
+/// A part of a response that is a request resource echoed as sent: <paramref name="Length"/> bytes at
+/// <paramref name="At"/> in the response, the request's bytes at <paramref name="SentAt"/> (<paramref name="SentLength"/>
+/// of them) without the whitespace between tokens.
+/// </summary>
+public readonly record struct EchoedSpan(int At, int Length, int SentAt, int SentLength);
+
+/// <summary>
+/// A PAS response as stored beside its request: without the request resources it echoes, which the request's stored
+/// body already holds. Most of a response is that echo; stored whole, it was stored twice (docs/performance.md,
+/// "Twenty-first pass").
+/// </summary>
+public static class StoredResponse
+{
+    private const byte Format = 1;
+    private const int SpanSize = 16;
+
+    /// <summary>The response with its echoed spans cut out, and where they were, for <see cref="Restore"/>.</summary>
+    public static byte[] Cut(ReadOnlySpan<byte> response, IReadOnlyList<EchoedSpan> echoed)
+    {
+        var header = 5 + echoed.Count * SpanSize;
+        var cut = new byte[header + response.Length - echoed.Sum(e => e.Length)];
+        cut[0] = Format;
+        BinaryPrimitives.WriteInt32LittleEndian(cut.AsSpan(1), echoed.Count);
+        var written = header;
+        var copied = 0;
+        for (var i = 0; i < echoed.Count; i++)
+        {
+            var span = echoed[i];
+            if (span.At < copied || span.Length < 0 || span.At + span.Length > response.Length)
+            {
+                throw new ArgumentException("Echoed spans must be in order, apart, and inside the response.", nameof(echoed));
+            }
+            var at = cut.AsSpan(5 + i * SpanSize);
+            BinaryPrimitives.WriteInt32LittleEndian(at, span.At);
+            BinaryPrimitives.WriteInt32LittleEndian(at[4..], span.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(at[8..], span.SentAt);
+            BinaryPrimitives.WriteInt32LittleEndian(at[12..], span.SentLength);
+            response[copied..span.At].CopyTo(cut.AsSpan(written));
+            written += span.At - copied;
+            copied = span.At + span.Length;
+        }
+        response[copied..].CopyTo(cut.AsSpan(written));
+        return cut;
+    }
+
+    /// <summary>The response <see cref="Cut"/> made <paramref name="cut"/> from, with the request it was the answer to.</summary>
+    /// <exception cref="InvalidDataException">The stored parts do not fit together.</exception>
+    public static byte[] Restore(ReadOnlySpan<byte> cut, ReadOnlySpan<byte> request)
+    {
+        if (cut.Length < 5 || cut[0] != Format || BinaryPrimitives.ReadInt32LittleEndian(cut[1..]) is var count && count < 0 || 5 + (long)count * SpanSize > cut.Length)
+        {
+            throw new InvalidDataException("Not a stored response.");
+        }
+        var header = 5 + count * SpanSize;
+        var output = new ArrayBufferWriter<byte>(cut.Length - header + request.Length);
+        var rest = cut[header..];
+        var restored = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var at = cut[(5 + i * SpanSize)..];
+            var (spanAt, length, sentAt, sentLength) = (BinaryPrimitives.ReadInt32LittleEndian(at), BinaryPrimitives.ReadInt32LittleEndian(at[4..]),
+                BinaryPrimitives.ReadInt32LittleEndian(at[8..]), BinaryPrimitives.ReadInt32LittleEndian(at[12..]));
+            var before = spanAt - restored;
+            if (before < 0 || before > rest.Length || sentAt < 0 || sentLength < 0 || (long)sentAt + sentLength > request.Length)
+            {
+                throw new InvalidDataException("A stored response's echoed span does not fit it or its request.");
+            }
+            output.Write(rest[..before]);
+            rest = rest[before..];
+            var start = output.WrittenCount;
+            Compact(request.Slice(sentAt, sentLength), output);
+            if (output.WrittenCount - start != length)
+            {
+                throw new InvalidDataException("A stored response's echoed span differs from its request.");
+            }
+            restored = spanAt + length;
+        }
+        output.Write(rest);
+        return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Copies JSON without the whitespace between its tokens.</summary>
+    internal static void Compact(ReadOnlySpan<byte> json, IBufferWriter<byte> output)
+    {
+        var target = output.GetSpan(json.Length);
+        var length = 0;
+        var inString = false;
+        for (var i = 0; i < json.Length; i++)
+        {
+            var b = json[i];
+            if (inString)
+            {
+                if (b == '\\')
+                {
+                    target[length++] = b;
+                    b = json[++i];
+                }
+                else if (b == '"')
+                {
+                    inString = false;
+                }
+            }
+            else if (b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t')
+            {
+                continue;
+            }
+            else if (b == '"')
+            {
+                inString = true;
+            }
+            target[length++] = b;
+        }
+        output.Advance(length);
+    }
+}
