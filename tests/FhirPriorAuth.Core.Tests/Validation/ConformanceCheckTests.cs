@@ -16,7 +16,7 @@ namespace FhirPriorAuth.Core.Tests.Validation;
 /// </summary>
 public sealed class ConformanceCheckTests
 {
-    private static readonly Lazy<PasValidator> Shared = new(() => new PasValidator(new FirelyPasValidator(new FhirPackageLocator([RepoPaths.FhirPackages]))));
+    private static PasValidator Validator => SameVerdictTests.Validator;
 
     [Fact]
     public void A_profile_whose_counts_an_element_misses_fails_on_them_before_anything_under_the_element_is_walked()
@@ -26,7 +26,7 @@ public sealed class ConformanceCheckTests
         var bundle = Generated(seed: 5);
         bundle.Entry.Select(e => e.Resource).OfType<Patient>().First().Name.Clear();
 
-        var proof = ConformanceCheck.Prove(Shared.Value.Full.Profiles(PasVersion.V2_2_1).Compiled, bundle,
+        var proof = ConformanceCheck.Prove(Validator.Full.Profiles(PasVersion.V2_2_1).Compiled, bundle,
             PasVersion.V2_2_1.Profile(FirelyPasValidator.RequestProfile(PasOperation.Submit)));
 
         Assert.False(proof.Proven);
@@ -44,7 +44,7 @@ public sealed class ConformanceCheckTests
         Assert.NotEmpty(claim.Related);
         claim.Extension.Add(new Extension("http://example.org/fhir/StructureDefinition/not-known", new FhirString("x")));
 
-        var proof = Shared.Value.Prove(bundle, PasVersion.V2_2_1, PasOperation.Submit);
+        var proof = Validator.Prove(bundle, PasVersion.V2_2_1, PasOperation.Submit);
 
         Assert.True(proof.Proven, proof.Reason);
         Assert.Single(proof.Unchecked, note => note.Contains("/not-known", StringComparison.Ordinal));

@@ -20,7 +20,8 @@ public sealed class SameVerdictTests
 {
     private static readonly Lazy<PasValidator> Shared = new(() => new PasValidator(new FirelyPasValidator(new FhirPackageLocator([RepoPaths.FhirPackages]))));
 
-    private static PasValidator Validator => Shared.Value;
+    /// <summary>One validator for the validation tests: compiling the profiles is most of their time.</summary>
+    internal static PasValidator Validator => Shared.Value;
 
     public static TheoryData<string, string> ConformanceInputs()
     {
