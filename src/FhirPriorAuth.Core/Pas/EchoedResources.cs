@@ -49,9 +49,9 @@ internal sealed class EchoedResources
 
     /// <summary>
     /// Serializes <paramref name="bundle"/>, writing the resources of the entries in <paramref name="asJson"/> as the JSON
-    /// given (a stored version, or a resource as sent), copied without the whitespace between tokens rather than
-    /// serialized again. An entry without a fullUrl is serialized as it is; the bundle is left as it was. Where a
-    /// resource given is a part of <paramref name="sentBody"/>, the response's copy is added to <paramref name="echoed"/>.
+    /// given rather than serializing them again: a stored version as it is, a resource as sent (a part of
+    /// <paramref name="sentBody"/>) without the whitespace between tokens, and listed in <paramref name="echoed"/>. An
+    /// entry without a fullUrl is serialized as it is; the bundle is left as it was.
     /// </summary>
     public static byte[] Write(Bundle bundle, IReadOnlyList<(Bundle.EntryComponent Entry, ReadOnlyMemory<byte> Json)> asJson,
         byte[]? sentBody = null, List<EchoedSpan>? echoed = null)
@@ -94,11 +94,15 @@ internal sealed class EchoedResources
                 var end = ends[at];
                 output.Write(stubs.AsSpan(copied, end - copied));
                 output.Write(""","resource":"""u8);
-                var start = output.WrittenCount;
-                StoredResponse.Compact(json.Span, output);
-                if (echoed is not null && MemoryMarshal.TryGetArray(json, out var sent) && ReferenceEquals(sent.Array, sentBody))
+                if (MemoryMarshal.TryGetArray(json, out var sent) && sentBody is not null && ReferenceEquals(sent.Array, sentBody))
                 {
-                    echoed.Add(new EchoedSpan(start, output.WrittenCount - start, sent.Offset, sent.Count));
+                    var start = output.WrittenCount;
+                    StoredResponse.Compact(json.Span, output);
+                    echoed?.Add(new EchoedSpan(start, output.WrittenCount - start, sent.Offset, sent.Count));
+                }
+                else
+                {
+                    output.Write(json.Span); // written by the serializer, compact already
                 }
                 copied = end;
             }

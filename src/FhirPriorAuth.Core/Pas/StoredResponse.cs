@@ -85,36 +85,51 @@ public static class StoredResponse
         return output.WrittenSpan.ToArray();
     }
 
+    private static readonly SearchValues<byte> OutsideStrings = SearchValues.Create(" \n\r\t\""u8);
+    private static readonly SearchValues<byte> InsideStrings = SearchValues.Create("\"\\"u8);
+
     /// <summary>Copies JSON without the whitespace between its tokens.</summary>
+    /// <remarks>
+    /// Runs between the bytes that matter (whitespace and quotes outside strings, quotes and escapes inside them) are
+    /// found by vectorized search and copied whole: most bodies are compact already, and a byte loop was most of an
+    /// echo's cost.
+    /// </remarks>
     internal static void Compact(ReadOnlySpan<byte> json, IBufferWriter<byte> output)
     {
         var target = output.GetSpan(json.Length);
         var length = 0;
-        var inString = false;
-        for (var i = 0; i < json.Length; i++)
+        var rest = json;
+        while (!rest.IsEmpty)
         {
-            var b = json[i];
-            if (inString)
+            var stop = rest.IndexOfAny(OutsideStrings);
+            var run = stop < 0 ? rest.Length : stop;
+            rest[..run].CopyTo(target[length..]);
+            length += run;
+            if (stop < 0)
             {
-                if (b == '\\')
+                break;
+            }
+            var quote = rest[stop] == '"';
+            rest = rest[(stop + 1)..];
+            if (!quote)
+            {
+                continue; // whitespace between tokens
+            }
+            // A string, through its closing quote; an escape and the byte after it are copied together.
+            target[length++] = (byte)'"';
+            while (!rest.IsEmpty)
+            {
+                var end = rest.IndexOfAny(InsideStrings);
+                var through = end < 0 ? rest.Length : Math.Min(end + (rest[end] == '"' ? 1 : 2), rest.Length);
+                rest[..through].CopyTo(target[length..]);
+                length += through;
+                var closed = end >= 0 && rest[end] == '"';
+                rest = rest[through..];
+                if (closed)
                 {
-                    target[length++] = b;
-                    b = json[++i];
-                }
-                else if (b == '"')
-                {
-                    inString = false;
+                    break;
                 }
             }
-            else if (b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t')
-            {
-                continue;
-            }
-            else if (b == '"')
-            {
-                inString = true;
-            }
-            target[length++] = b;
         }
         output.Advance(length);
     }
