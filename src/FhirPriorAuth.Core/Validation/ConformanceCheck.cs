@@ -128,6 +128,13 @@ internal sealed class ConformanceCheck
         {
             return known;
         }
+        // A profile the resource declares that derives from this one is walked instead: conforming to it answers for this
+        // one too, and an entry's declared profiles are walked anyway. A base profile walked first was walked twice (an
+        // Encounter's us-core-practitioner before the PractitionerRole's profile-practitioner).
+        if (DeclaredDescendant(resource, profile) is { } declared && Verdict(resource, declared, scope) is null)
+        {
+            return null;
+        }
         string? why;
         if (profile.Unsupported is not null)
         {
@@ -157,6 +164,22 @@ internal sealed class ConformanceCheck
         }
         _verdicts[(resource, profile.Url)] = why;
         return why;
+    }
+
+    private CompiledProfile? DeclaredDescendant(Resource resource, CompiledProfile profile)
+    {
+        if (resource.Meta is not { Profile: var declared })
+        {
+            return null;
+        }
+        foreach (var url in declared)
+        {
+            if (url is not null && _profiles.Profile(url) is var candidate && candidate.Unsupported is null && candidate.Ancestors.Contains(profile.Url))
+            {
+                return candidate;
+            }
+        }
+        return null;
     }
 
     /// <summary>Firely accepts an element that conforms to any one of a type's profiles.</summary>

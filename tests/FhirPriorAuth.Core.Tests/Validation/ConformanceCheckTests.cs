@@ -50,6 +50,22 @@ public sealed class ConformanceCheckTests
         Assert.Single(proof.Unchecked, note => note.Contains("/not-known", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_resource_asked_for_a_base_profile_is_walked_once_against_the_derived_profile_it_declares()
+    {
+        // The Encounter asks for us-core-practitioner, the PractitionerRole for the profile-practitioner the Practitioner
+        // declares: one walk, against the declared one, notes the unknown extension once.
+        var bundle = Generated(seed: 5);
+        var practitioner = bundle.Entry.Select(e => e.Resource).OfType<Practitioner>().First();
+        Assert.Contains(practitioner.Meta.Profile, p => p.EndsWith("/profile-practitioner", StringComparison.Ordinal));
+        practitioner.Extension.Add(new Extension("http://example.org/fhir/StructureDefinition/not-known", new FhirString("x")));
+
+        var proof = Validator.Prove(bundle, PasVersion.V2_2_1, PasOperation.Submit);
+
+        Assert.True(proof.Proven, proof.Reason);
+        Assert.Single(proof.Unchecked, note => note.Contains("/not-known", StringComparison.Ordinal));
+    }
+
     private static Bundle Generated(int seed) => (Bundle)FhirJson.ParseIgnoringUnknownElements(Encoding.UTF8.GetBytes(
         new PasRequestGenerator(File.ReadAllText(Path.Combine(RepoPaths.Examples, "inferno", "2.2.1", "approval_pa_submit_request_payload.json")), seed).Next()));
 }
