@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using FhirPriorAuth.Core.Fhir;
 
 namespace FhirPriorAuth.Core.Pas;
 
@@ -51,38 +52,42 @@ public static class StoredResponse
 
     /// <summary>The response <see cref="Cut"/> made <paramref name="cut"/> from, with the request it was the answer to.</summary>
     /// <exception cref="InvalidDataException">The stored parts do not fit together.</exception>
-    public static byte[] Restore(ReadOnlySpan<byte> cut, ReadOnlySpan<byte> request)
+    public static byte[] Restore(ReadOnlyMemory<byte> cut, ReadOnlyMemory<byte> request)
     {
-        if (cut.Length < 5 || cut[0] != Format || BinaryPrimitives.ReadInt32LittleEndian(cut[1..]) is var count && count < 0 || 5 + (long)count * SpanSize > cut.Length)
+        var header = cut.Span;
+        if (header.Length < 5 || header[0] != Format || BinaryPrimitives.ReadInt32LittleEndian(header[1..]) is var count && count < 0
+            || 5 + (long)count * SpanSize > header.Length)
         {
             throw new InvalidDataException("Not a stored response.");
         }
-        var header = 5 + count * SpanSize;
-        var output = new ArrayBufferWriter<byte>(cut.Length - header + request.Length);
-        var rest = cut[header..];
-        var restored = 0;
-        for (var i = 0; i < count; i++)
+        return KeptBuffer.ToArray(output =>
         {
-            var at = cut[(5 + i * SpanSize)..];
-            var (spanAt, length, sentAt, sentLength) = (BinaryPrimitives.ReadInt32LittleEndian(at), BinaryPrimitives.ReadInt32LittleEndian(at[4..]),
-                BinaryPrimitives.ReadInt32LittleEndian(at[8..]), BinaryPrimitives.ReadInt32LittleEndian(at[12..]));
-            var before = spanAt - restored;
-            if (before < 0 || before > rest.Length || sentAt < 0 || sentLength < 0 || (long)sentAt + sentLength > request.Length)
+            var spans = cut.Span;
+            var sent = request.Span;
+            var rest = spans[(5 + count * SpanSize)..];
+            var restored = 0;
+            for (var i = 0; i < count; i++)
             {
-                throw new InvalidDataException("A stored response's echoed span does not fit it or its request.");
+                var at = spans[(5 + i * SpanSize)..];
+                var (spanAt, length, sentAt, sentLength) = (BinaryPrimitives.ReadInt32LittleEndian(at), BinaryPrimitives.ReadInt32LittleEndian(at[4..]),
+                    BinaryPrimitives.ReadInt32LittleEndian(at[8..]), BinaryPrimitives.ReadInt32LittleEndian(at[12..]));
+                var before = spanAt - restored;
+                if (before < 0 || before > rest.Length || sentAt < 0 || sentLength < 0 || (long)sentAt + sentLength > sent.Length)
+                {
+                    throw new InvalidDataException("A stored response's echoed span does not fit it or its request.");
+                }
+                output.Write(rest[..before]);
+                rest = rest[before..];
+                var start = output.WrittenCount;
+                Compact(sent.Slice(sentAt, sentLength), output);
+                if (output.WrittenCount - start != length)
+                {
+                    throw new InvalidDataException("A stored response's echoed span differs from its request.");
+                }
+                restored = spanAt + length;
             }
-            output.Write(rest[..before]);
-            rest = rest[before..];
-            var start = output.WrittenCount;
-            Compact(request.Slice(sentAt, sentLength), output);
-            if (output.WrittenCount - start != length)
-            {
-                throw new InvalidDataException("A stored response's echoed span differs from its request.");
-            }
-            restored = spanAt + length;
-        }
-        output.Write(rest);
-        return output.WrittenSpan.ToArray();
+            output.Write(rest);
+        });
     }
 
     private static readonly SearchValues<byte> OutsideStrings = SearchValues.Create(" \n\r\t\""u8);

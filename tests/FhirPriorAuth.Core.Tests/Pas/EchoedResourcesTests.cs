@@ -155,8 +155,8 @@ public sealed class EchoedResourcesTests
         var other = (byte[])body.Clone();
         other[echoes[^1].SentAt] = (byte)' '; // the last echoed resource's brace a space: compacted, one byte shorter
         Assert.Throws<InvalidDataException>(() => StoredResponse.Restore(cut, other));
-        Assert.Throws<InvalidDataException>(() => StoredResponse.Restore(cut, body.AsSpan(0, echoes[^1].SentAt)));
-        Assert.Throws<InvalidDataException>(() => StoredResponse.Restore(cut[..3], body));
+        Assert.Throws<InvalidDataException>(() => StoredResponse.Restore(cut, body.AsMemory(0, echoes[^1].SentAt)));
+        Assert.Throws<InvalidDataException>(() => StoredResponse.Restore(cut.AsMemory(0, 3), body));
     }
 
     /// <summary>The Bundle a body holds; null when it is not a Bundle, or not R4.</summary>
